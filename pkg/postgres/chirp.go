@@ -1,0 +1,209 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/lib/pq"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+var _ chirper.ChirpStore = (*ChirpStore)(nil)
+
+// ChirpStore keeps chirps in PostgreSQL. Tags live twice: as an array on the
+// chirp, so that a chirp comes back whole in one row, and as chirp_tags rows,
+// whose primary key (tag, chirp_id) serves the newest page of a tag.
+type ChirpStore struct {
+	db *DB
+}
+
+// NewChirpStore returns a ChirpStore on db.
+func NewChirpStore(db *DB) *ChirpStore { return &ChirpStore{db: db} }
+
+const chirpColumns = `c.id, c.author_id, u.username, c.message, c.tags, c.created_at`
+
+func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
+	var c chirper.Chirp
+	err := row.Scan(&c.ID, &c.AuthorID, &c.Author, &c.Message, (*pq.StringArray)(&c.Tags), &c.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chirper.Errorf(chirper.ENOTFOUND, "chirp not found")
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	return &c, nil
+}
+
+// CreateChirp stores the chirp and its tag rows in one statement.
+func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
+	err := s.db.QueryRowContext(ctx, `
+		WITH c AS (
+			INSERT INTO chirps (author_id, message, tags)
+			VALUES ($1, $2, $3)
+			RETURNING id, author_id, created_at
+		), t AS (
+			INSERT INTO chirp_tags (tag, chirp_id)
+			SELECT tag, c.id FROM c, unnest($3::text[]) AS tag
+		)
+		SELECT c.id, u.username, c.created_at FROM c JOIN users u ON u.id = c.author_id`,
+		c.AuthorID, c.Message, pq.StringArray(c.Tags),
+	).Scan(&c.ID, &c.Author, &c.CreatedAt)
+	if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
+		return chirper.Errorf(chirper.ENOTFOUND, "author not found")
+	}
+	if err != nil {
+		return translate(err)
+	}
+	c.CreatedAt = c.CreatedAt.UTC()
+	return nil
+}
+
+// FindChirpByID returns the chirp with the id.
+func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chirp, error) {
+	return scanChirp(s.db.QueryRowContext(ctx, `
+		SELECT `+chirpColumns+`
+		FROM chirps c JOIN users u ON u.id = c.author_id
+		WHERE c.id = $1`, id))
+}
+
+// DeleteChirp removes the chirp; its tag rows go by cascade.
+func (s *ChirpStore) DeleteChirp(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM chirps WHERE id = $1`, id)
+	return expectOneRow(res, err, "chirp not found")
+}
+
+// ListChirps returns one page of chirps, newest first.
+//
+// With tags, each wanted tag's newest matching chirps are read from the
+// chirp_tags primary key (at most a page per tag, in a LATERAL subquery) and
+// the union is cut to a page, so the cost does not grow with the number of
+// chirps that carry the tag. With match=all the rarest tag cannot be known
+// cheaply; the first tag drives the scan and the array holds the rest.
+func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*chirper.ChirpPage, error) {
+	var q query
+	limit := q.arg(f.Limit + 1)
+	var sqlText string
+	if len(f.Tags) == 0 {
+		conds := q.conditions("c", f)
+		if f.BeforeID > 0 {
+			conds = append(conds, "c.id < "+q.arg(f.BeforeID))
+		}
+		sqlText = `
+			SELECT ` + chirpColumns + `
+			FROM chirps c JOIN users u ON u.id = c.author_id
+			` + where(conds) + `
+			ORDER BY c.id DESC LIMIT ` + limit
+	} else {
+		conds := q.conditions("c2", f)
+		from := "chirp_tags ct"
+		if len(conds) > 0 { // only then is the chirp row needed
+			from += " JOIN chirps c2 ON c2.id = ct.chirp_id"
+		}
+		conds = append(conds, "ct.tag = q.tag")
+		if f.BeforeID > 0 {
+			conds = append(conds, "ct.chirp_id < "+q.arg(f.BeforeID))
+		}
+		sqlText = `
+			SELECT ` + chirpColumns + `
+			FROM chirps c JOIN users u ON u.id = c.author_id
+			WHERE c.id IN (
+				SELECT p.chirp_id
+				FROM unnest(` + q.arg(pq.StringArray(drivingTags(f))) + `::text[]) AS q(tag)
+				CROSS JOIN LATERAL (
+					SELECT ct.chirp_id
+					FROM ` + from + `
+					` + where(conds) + `
+					ORDER BY ct.chirp_id DESC LIMIT ` + limit + `
+				) p
+			)
+			ORDER BY c.id DESC LIMIT ` + limit
+	}
+	rows, err := s.db.QueryContext(ctx, sqlText, q.args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	page := &chirper.ChirpPage{Chirps: make([]*chirper.Chirp, 0, f.Limit)}
+	for rows.Next() {
+		c, err := scanChirp(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Chirps = append(page.Chirps, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	if len(page.Chirps) > f.Limit {
+		page.Chirps = page.Chirps[:f.Limit]
+		page.NextBeforeID = page.Chirps[f.Limit-1].ID
+	}
+	return page, nil
+}
+
+// CountChirps returns how many chirps match f.
+func (s *ChirpStore) CountChirps(ctx context.Context, f chirper.ChirpFilter) (int64, error) {
+	var q query
+	conds := q.conditions("c", f)
+	if len(f.Tags) > 0 {
+		conds = append(conds, "c.id IN (SELECT chirp_id FROM chirp_tags WHERE tag = ANY("+
+			q.arg(pq.StringArray(drivingTags(f)))+"::text[]))")
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM chirps c `+where(conds), q.args...).Scan(&n)
+	return n, translate(err)
+}
+
+// drivingTags are the tags whose chirp_tags rows are read: all of them for
+// match=any, the first for match=all (conditions checks the others).
+func drivingTags(f chirper.ChirpFilter) []string {
+	if f.MatchAll {
+		return f.Tags[:1]
+	}
+	return f.Tags
+}
+
+// query collects the arguments of a statement built from fixed fragments.
+type query struct {
+	args []any
+}
+
+// arg adds an argument and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+// conditions returns the filter's conditions on the chirps table aliased as
+// alias, other than the tags that drive the scan and the cursor.
+func (q *query) conditions(alias string, f chirper.ChirpFilter) []string {
+	var conds []string
+	if f.Author != "" {
+		conds = append(conds, alias+".author_id = (SELECT id FROM users WHERE username = "+q.arg(f.Author)+")")
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, alias+".created_at >= "+q.arg(f.Since))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, alias+".created_at < "+q.arg(f.Until))
+	}
+	if f.MatchAll && len(f.Tags) > 1 {
+		conds = append(conds, alias+".tags @> "+q.arg(pq.StringArray(f.Tags))+"::text[]")
+	}
+	return conds
+}
+
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return "WHERE " + strings.Join(conds, " AND ")
+}

@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+var _ chirper.ChirpStore = (*ChirpStore)(nil)
+
+// ChirpStore keeps chirps in SQLite. Tags live twice: as a JSON array on the
+// chirp, so that a chirp comes back whole in one row, and as chirp_tags rows
+// for filtering.
+type ChirpStore struct {
+	db *DB
+}
+
+// NewChirpStore returns a ChirpStore on db.
+func NewChirpStore(db *DB) *ChirpStore { return &ChirpStore{db: db} }
+
+const chirpColumns = `c.id, c.author_id, u.username, c.message, c.tags, c.created_at`
+
+func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
+	var (
+		c         chirper.Chirp
+		tags      string
+		createdAt int64
+	)
+	err := row.Scan(&c.ID, &c.AuthorID, &c.Author, &c.Message, &tags, &createdAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, chirper.Errorf(chirper.ENOTFOUND, "chirp not found")
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+		return nil, err
+	}
+	if c.Tags == nil {
+		c.Tags = []string{}
+	}
+	c.CreatedAt = fromMicros(createdAt)
+	return &c, nil
+}
+
+// CreateChirp stores the chirp and its tag rows in one transaction.
+func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
+	tags, err := jsonArray(c.Tags)
+	if err != nil {
+		return err
+	}
+	createdAt := now()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO chirps (author_id, message, tags, created_at)
+		VALUES (?, ?, ?, ?)
+		RETURNING id, (SELECT username FROM users WHERE id = author_id)`,
+		c.AuthorID, c.Message, tags, micros(createdAt),
+	).Scan(&c.ID, &c.Author)
+	if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
+		return chirper.Errorf(chirper.ENOTFOUND, "author not found")
+	}
+	if err != nil {
+		return translate(err)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO chirp_tags (tag, chirp_id)
+		SELECT value, ? FROM json_each(?)`, c.ID, tags); err != nil {
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(err)
+	}
+	c.CreatedAt = createdAt
+	return nil
+}
+
+// FindChirpByID returns the chirp with the id.
+func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chirp, error) {
+	return scanChirp(s.db.QueryRowContext(ctx, `
+		SELECT `+chirpColumns+`
+		FROM chirps c JOIN users u ON u.id = c.author_id
+		WHERE c.id = ?`, id))
+}
+
+// DeleteChirp removes the chirp; its tag rows go by cascade.
+func (s *ChirpStore) DeleteChirp(ctx context.Context, id int64) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM chirps WHERE id = ?`, id)
+	return expectOneRow(res, err, "chirp not found")
+}
+
+// ListChirps returns one page of chirps, newest first, walking the primary
+// key (or the author index) backwards from the cursor.
+func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*chirper.ChirpPage, error) {
+	conds, args, err := conditions(f)
+	if err != nil {
+		return nil, err
+	}
+	if f.BeforeID > 0 {
+		conds = append(conds, "c.id < ?")
+		args = append(args, f.BeforeID)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+chirpColumns+`
+		FROM chirps c JOIN users u ON u.id = c.author_id
+		`+where(conds)+`
+		ORDER BY c.id DESC LIMIT ?`, append(args, f.Limit+1)...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	page := &chirper.ChirpPage{Chirps: make([]*chirper.Chirp, 0, f.Limit)}
+	for rows.Next() {
+		c, err := scanChirp(rows)
+		if err != nil {
+			return nil, err
+		}
+		page.Chirps = append(page.Chirps, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, translate(err)
+	}
+	if len(page.Chirps) > f.Limit {
+		page.Chirps = page.Chirps[:f.Limit]
+		page.NextBeforeID = page.Chirps[f.Limit-1].ID
+	}
+	return page, nil
+}
+
+// CountChirps returns how many chirps match f.
+func (s *ChirpStore) CountChirps(ctx context.Context, f chirper.ChirpFilter) (int64, error) {
+	conds, args, err := conditions(f)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM chirps c `+where(conds), args...).Scan(&n)
+	return n, translate(err)
+}
+
+// conditions returns the filter's conditions on chirps aliased c, and their
+// arguments; tag sets travel as one JSON array argument.
+func conditions(f chirper.ChirpFilter) ([]string, []any, error) {
+	var (
+		conds []string
+		args  []any
+	)
+	if f.Author != "" {
+		conds = append(conds, "c.author_id = (SELECT id FROM users WHERE username = ?)")
+		args = append(args, f.Author)
+	}
+	if !f.Since.IsZero() {
+		conds = append(conds, "c.created_at >= ?")
+		args = append(args, micros(f.Since))
+	}
+	if !f.Until.IsZero() {
+		conds = append(conds, "c.created_at < ?")
+		args = append(args, micros(f.Until))
+	}
+	if len(f.Tags) > 0 {
+		tags, err := jsonArray(f.Tags)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f.MatchAll {
+			conds = append(conds, `(SELECT count(*) FROM chirp_tags t
+				WHERE t.chirp_id = c.id AND t.tag IN (SELECT value FROM json_each(?))) = ?`)
+			args = append(args, tags, len(f.Tags))
+		} else {
+			conds = append(conds, `c.id IN (SELECT chirp_id FROM chirp_tags
+				WHERE tag IN (SELECT value FROM json_each(?)))`)
+			args = append(args, tags)
+		}
+	}
+	return conds, args, nil
+}
+
+func where(conds []string) string {
+	if len(conds) == 0 {
+		return ""
+	}
+	return "WHERE " + strings.Join(conds, " AND ")
+}
+
+func jsonArray(s []string) (string, error) {
+	if s == nil {
+		s = []string{}
+	}
+	b, err := json.Marshal(s)
+	return string(b), err
+}

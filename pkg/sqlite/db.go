@@ -1,0 +1,118 @@
+// Package sqlite implements the chirper stores on an embedded SQLite file
+// through modernc.org/sqlite (pure Go, no cgo), with its schema migrations
+// embedded.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a pool of connections to one SQLite file.
+type DB struct {
+	*sql.DB
+}
+
+// Open opens (creating if need be) the SQLite database file at path, in WAL
+// mode with foreign keys on and a busy timeout, so that many goroutines may
+// write at once: writers queue instead of failing.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(time.Hour)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{DB: db}, nil
+}
+
+func (db *DB) provider() (*goose.Provider, error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db.DB, fsys)
+}
+
+// Migrate brings the schema up to date.
+func (db *DB) Migrate(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	return nil
+}
+
+// CheckSchema returns an error that says what to do when the database schema
+// does not match the migrations this binary carries.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	p, err := db.provider()
+	if err != nil {
+		return fmt.Errorf("sqlite: migrations: %w", err)
+	}
+	current, target, err := p.GetVersions(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlite: reading the schema version: %w", err)
+	}
+	return chirper.SchemaVersionError(current, target)
+}
+
+// now is the time the stores write: UTC, to the microsecond, as PostgreSQL
+// keeps it.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// micros is how times are stored: Unix microseconds.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// translate turns SQLite errors into domain errors by their extended result
+// codes, never by message text.
+func translate(err error) error {
+	var sqErr *sqlite.Error
+	if !errors.As(err, &sqErr) {
+		return err
+	}
+	switch sqErr.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return &chirper.Error{Code: chirper.ECONFLICT, Message: "already exists"}
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return &chirper.Error{Code: chirper.ENOTFOUND, Message: "a referenced record does not exist"}
+	case sqlite3.SQLITE_CONSTRAINT_CHECK:
+		return &chirper.Error{Code: chirper.EINVALID, Message: "the input is not valid"}
+	}
+	switch sqErr.Code() & 0xff { // the primary result code
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL, sqlite3.SQLITE_CANTOPEN:
+		return &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database is unavailable", Cause: err}
+	}
+	return err
+}

@@ -1,0 +1,73 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/chirper/chirper/pkg/sqlite"
+	"github.com/chirper/chirper/pkg/storetest"
+)
+
+// MustOpenDB opens and migrates a new SQLite database in a temporary folder.
+func MustOpenDB(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "chirper.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+func TestStores(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		db := MustOpenDB(t)
+		return storetest.Stores{
+			Users:  sqlite.NewUserStore(db),
+			Chirps: sqlite.NewChirpStore(db),
+			Tokens: sqlite.NewRefreshTokenStore(db),
+		}
+	})
+}
+
+func TestSchema(t *testing.T) {
+	ctx := context.Background()
+	t.Run("BehindRefusesToStart", func(t *testing.T) {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "new.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if err := db.CheckSchema(ctx); err == nil {
+			t.Fatal("CheckSchema on an unmigrated database = nil, want an error")
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.CheckSchema(ctx); err != nil {
+			t.Fatalf("CheckSchema after Migrate: %v", err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("second Migrate: %v", err)
+		}
+	})
+	t.Run("ForeignKeysOn", func(t *testing.T) {
+		db := MustOpenDB(t)
+		var on int
+		if err := db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		var mode string
+		if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+			t.Fatal(err)
+		}
+		if on != 1 || mode != "wal" {
+			t.Fatalf("foreign_keys = %d, journal_mode = %q; want 1 and wal", on, mode)
+		}
+	})
+}

@@ -1,0 +1,173 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+func testChirps(t *testing.T, open func(t *testing.T) Stores) {
+	ctx := context.Background()
+
+	t.Run("CreateChirp", func(t *testing.T) {
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		c := MustCreateChirp(t, s.Chirps, u.ID, "hello #World and #go", "Intro", "go")
+		if c.ID == 0 || c.CreatedAt.IsZero() {
+			t.Fatalf("ID or CreatedAt not set: %+v", c)
+		}
+		if c.Author != "alice" {
+			t.Fatalf("Author = %q, want alice", c.Author)
+		}
+		got, err := s.Chirps.FindChirpByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("FindChirpByID = %+v, want %+v", got, c)
+		}
+		if want := []string{"intro", "go", "world"}; !reflect.DeepEqual(got.Tags, want) {
+			t.Fatalf("Tags = %q, want %q", got.Tags, want)
+		}
+	})
+
+	t.Run("CreateChirpWithoutTags", func(t *testing.T) {
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		c := MustCreateChirp(t, s.Chirps, u.ID, "no tags here")
+		got, err := s.Chirps.FindChirpByID(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Tags == nil || len(got.Tags) != 0 {
+			t.Fatalf("Tags = %#v, want an empty, non-nil slice", got.Tags)
+		}
+	})
+
+	t.Run("ErrAuthorNotFound", func(t *testing.T) {
+		s := open(t)
+		c, err := chirper.NewChirp{AuthorID: 12345, Message: "orphan"}.Prepare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertCode(t, s.Chirps.CreateChirp(ctx, c), chirper.ENOTFOUND)
+	})
+
+	t.Run("ErrChirpNotFound", func(t *testing.T) {
+		s := open(t)
+		_, err := s.Chirps.FindChirpByID(ctx, 987654)
+		assertCode(t, err, chirper.ENOTFOUND)
+		assertCode(t, s.Chirps.DeleteChirp(ctx, 987654), chirper.ENOTFOUND)
+	})
+
+	t.Run("DeleteChirp", func(t *testing.T) {
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		c := MustCreateChirp(t, s.Chirps, u.ID, "short-lived #tmp")
+		keep := MustCreateChirp(t, s.Chirps, u.ID, "long-lived #tmp")
+		if err := s.Chirps.DeleteChirp(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Chirps.FindChirpByID(ctx, c.ID)
+		assertCode(t, err, chirper.ENOTFOUND)
+		assertCode(t, s.Chirps.DeleteChirp(ctx, c.ID), chirper.ENOTFOUND)
+		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"tmp"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			t.Fatalf("count of #tmp = %d, want 1 (only %d)", n, keep.ID)
+		}
+	})
+
+	t.Run("ConcurrentWriters", func(t *testing.T) {
+		s := open(t)
+		const writers, each = 8, 25
+		authors := make([]*chirper.User, writers)
+		for i := range authors {
+			authors[i] = MustCreateUser(t, s.Users, fmt.Sprintf("writer_%d", i))
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*each)
+		for _, a := range authors {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range each {
+					c, err := chirper.NewChirp{AuthorID: a.ID, Message: fmt.Sprintf("chirp %d #load", j)}.Prepare()
+					if err == nil {
+						err = s.Chirps.CreateChirp(ctx, c)
+					}
+					if err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("concurrent CreateChirp: %v", err)
+		}
+		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"load"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != writers*each {
+			t.Fatalf("count = %d, want %d", n, writers*each)
+		}
+		all := walk(t, s.Chirps, chirper.ChirpFilter{Limit: 37})
+		if len(all) != writers*each || !unique(all) {
+			t.Fatalf("walked %d chirps (unique: %v), want %d", len(all), unique(all), writers*each)
+		}
+	})
+}
+
+// walk pages through every chirp matching f and returns them in order.
+func walk(tb testing.TB, chirps chirper.ChirpStore, f chirper.ChirpFilter) []*chirper.Chirp {
+	tb.Helper()
+	var all []*chirper.Chirp
+	for pages := 0; ; pages++ {
+		if pages > 10000 {
+			tb.Fatal("pagination does not end")
+		}
+		page, err := chirps.ListChirps(context.Background(), f)
+		if err != nil {
+			tb.Fatalf("ListChirps(%+v): %v", f, err)
+		}
+		if len(page.Chirps) > f.Limit {
+			tb.Fatalf("page of %d chirps, limit %d", len(page.Chirps), f.Limit)
+		}
+		all = append(all, page.Chirps...)
+		if page.NextBeforeID == 0 {
+			return all
+		}
+		if len(page.Chirps) != f.Limit {
+			tb.Fatalf("page of %d chirps has a next cursor; want full pages before the last", len(page.Chirps))
+		}
+		f.BeforeID = page.NextBeforeID
+	}
+}
+
+func ids(cs []*chirper.Chirp) []int64 {
+	out := make([]int64, len(cs))
+	for i, c := range cs {
+		out[i] = c.ID
+	}
+	return out
+}
+
+func unique(cs []*chirper.Chirp) bool {
+	seen := make(map[int64]bool, len(cs))
+	for _, c := range cs {
+		if seen[c.ID] {
+			return false
+		}
+		seen[c.ID] = true
+	}
+	return true
+}
