@@ -1,0 +1,100 @@
+// Command standalone serves every endpoint of Chirper in one process. With
+// no configuration it keeps its data in ./data (a SQLite file and a
+// generated signing key); with CHIRPER_DATABASE_URL=postgres://... it runs
+// on PostgreSQL.
+//
+//	standalone [serve]                 serve the API (the default)
+//	standalone migrate                 bring the database schema up to date
+//	standalone admin grant USERNAME    make the user an admin
+//	standalone admin revoke USERNAME   make the admin a plain user again
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/chirper/chirper/pkg/chirper"
+	"github.com/chirper/chirper/pkg/config"
+	"github.com/chirper/chirper/pkg/httpapi"
+	"github.com/chirper/chirper/pkg/server"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "standalone:", err)
+		os.Exit(1)
+	}
+}
+
+var binary = server.Binary{
+	Name:       "standalone",
+	Groups:     []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp},
+	Standalone: true,
+}
+
+const usage = `Usage:
+  standalone [serve] [-h]            serve every endpoint (the default)
+  standalone migrate                 bring the database schema up to date
+  standalone admin grant USERNAME    give the user the admin role
+  standalone admin revoke USERNAME   take the admin role away
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return server.Run(ctx, binary, args, stdout, stderr)
+	case "migrate":
+		return withStores(ctx, func(*server.Stores) error {
+			fmt.Fprintln(stdout, "the database schema is up to date")
+			return nil
+		})
+	case "admin":
+		if len(args) != 2 || (args[0] != "grant" && args[0] != "revoke") {
+			fmt.Fprint(stderr, usage)
+			return errors.New("admin takes: grant|revoke USERNAME")
+		}
+		role := chirper.RoleAdmin
+		if args[0] == "revoke" {
+			role = chirper.RoleUser
+		}
+		return withStores(ctx, func(st *server.Stores) error {
+			u, err := st.Users.SetUserRole(ctx, args[1], role)
+			if err != nil {
+				return fmt.Errorf("%s: %s", args[1], chirper.ErrorMessage(err))
+			}
+			fmt.Fprintf(stdout, "%s is now %s\n", u.Username, u.Role)
+			return nil
+		})
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// withStores opens (and so migrates) the configured database for a one-off
+// command.
+func withStores(ctx context.Context, fn func(*server.Stores) error) error {
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	st, err := server.OpenStores(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}

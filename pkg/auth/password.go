@@ -1,0 +1,64 @@
+package auth
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+// Passwords hashes and checks passwords with bcrypt at a fixed cost.
+type Passwords struct {
+	cost  int
+	dummy []byte // a hash of a random password, for unknown users
+}
+
+// NewPasswords returns Passwords hashing at cost (bcrypt.MinCost to
+// bcrypt.MaxCost; 12 is the production default).
+func NewPasswords(cost int) (*Passwords, error) {
+	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	var b [18]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	dummy, err := bcrypt.GenerateFromPassword([]byte(base64.StdEncoding.EncodeToString(b[:])), cost)
+	if err != nil {
+		return nil, err
+	}
+	return &Passwords{cost: cost, dummy: dummy}, nil
+}
+
+// Hash returns the bcrypt hash of password.
+func (p *Passwords) Hash(password string) (string, error) {
+	if err := chirper.ValidatePassword(password); err != nil {
+		return "", err
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), p.cost)
+	return string(h), err
+}
+
+// Check reports whether password matches the user's hash. With a nil user it
+// does the same work against a dummy hash and fails, so that a login for a
+// username that does not exist takes as long as one that does.
+// EUNAUTHORIZED when it does not match.
+func (p *Passwords) Check(u *chirper.User, password string) error {
+	hash := p.dummy
+	if u != nil {
+		hash = []byte(u.PasswordHash)
+	}
+	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
+	switch {
+	case err == nil && u != nil:
+		return nil
+	case err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return chirper.Errorf(chirper.EUNAUTHORIZED, "wrong username or password")
+	default:
+		return fmt.Errorf("auth: checking a password: %w", err)
+	}
+}

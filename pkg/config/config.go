@@ -1,0 +1,147 @@
+// Package config reads Chirper's configuration from CHIRPER_* environment
+// variables into typed structs (github.com/kelseyhightower/envconfig). It is
+// the only package that reads the environment.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix starts every variable's name.
+const Prefix = "CHIRPER"
+
+// Config is the configuration of every Chirper binary; each uses what its
+// endpoint groups need.
+type Config struct {
+	HTTPAddr  string `envconfig:"HTTP_ADDR" default:":8080" desc:"public listener address"`
+	AdminAddr string `envconfig:"ADMIN_ADDR" default:"127.0.0.1:9090" desc:"admin listener (metrics, pprof, health); empty to turn it off"`
+
+	DatabaseURL     string `envconfig:"DATABASE_URL" desc:"postgres://... for PostgreSQL, sqlite:PATH for SQLite; the standalone defaults to SQLite in DATA_DIR"`
+	DatabaseReadURL string `envconfig:"DATABASE_READ_URL" desc:"optional read-only replica (postgres://...) for the read groups"`
+	DBMaxOpenConns  int    `envconfig:"DB_MAX_OPEN_CONNS" default:"25" desc:"PostgreSQL pool size per process"`
+	DataDir         string `envconfig:"DATA_DIR" default:"./data" desc:"standalone: folder of the SQLite file and the generated signing key"`
+
+	TLSCertFile string `envconfig:"TLS_CERT_FILE" desc:"PEM certificate: with TLS_KEY_FILE the public listener serves HTTPS (HTTP/2)"`
+	TLSKeyFile  string `envconfig:"TLS_KEY_FILE" desc:"PEM private key of TLS_CERT_FILE"`
+
+	SigningKey     string `envconfig:"SIGNING_KEY" desc:"Ed25519 private key (PKCS #8 PEM) that signs access tokens; users group only"`
+	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE" desc:"file holding SIGNING_KEY; the standalone creates DATA_DIR/signing-key.pem when neither is set"`
+	PublicKeys     string `envconfig:"PUBLIC_KEYS" desc:"Ed25519 public keys (PEM, several during a rotation) that verify access tokens; default: the signing key's"`
+	Issuer         string `envconfig:"TOKEN_ISSUER" default:"chirper" desc:"iss of access tokens"`
+	Audience       string `envconfig:"TOKEN_AUDIENCE" default:"chirper-api" desc:"aud of access tokens"`
+
+	AccessTokenTTL  time.Duration `envconfig:"ACCESS_TOKEN_TTL" default:"15m" desc:"lifetime of access tokens"`
+	RefreshTokenTTL time.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h" desc:"lifetime of refresh tokens (30 days)"`
+	BcryptCost      int           `envconfig:"BCRYPT_COST" default:"12" desc:"bcrypt cost of password hashes (4 to 31)"`
+
+	RateLimit            int           `envconfig:"RATE_LIMIT" default:"600" desc:"requests per RATE_LIMIT_WINDOW per client (user, else address); 0 turns it off"`
+	RateLimitWindow      time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"1m" desc:"window of RATE_LIMIT and the login limits"`
+	LoginLimitPerUser    int           `envconfig:"LOGIN_LIMIT_PER_USERNAME" default:"10" desc:"login attempts per window per username"`
+	LoginLimitPerAddress int           `envconfig:"LOGIN_LIMIT_PER_ADDRESS" default:"30" desc:"login attempts per window per client address"`
+	TrustedProxies       []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
+
+	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s" desc:"time to read request headers"`
+	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"15s" desc:"time to read a whole request"`
+	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s" desc:"time to write a response"`
+	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"keep-alive idle time"`
+	ShutdownGrace     time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"time in-flight requests get to finish on SIGTERM"`
+	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"time between failing readiness and closing the listener, so a load balancer stops routing here first"`
+
+	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Load reads the configuration from the environment and checks it.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process(Prefix, &c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, c.Validate()
+}
+
+// Validate reports every setting that cannot work.
+func (c *Config) Validate() error {
+	var errs []error
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("CHIRPER_TLS_CERT_FILE and CHIRPER_TLS_KEY_FILE go together"))
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 31 {
+		errs = append(errs, errors.New("CHIRPER_BCRYPT_COST must be 4 to 31"))
+	}
+	if c.AccessTokenTTL <= 0 || c.RefreshTokenTTL <= 0 {
+		errs = append(errs, errors.New("token lifetimes must be positive"))
+	}
+	if c.RateLimit < 0 || c.RateLimitWindow <= 0 {
+		errs = append(errs, errors.New("CHIRPER_RATE_LIMIT must be 0 or more and CHIRPER_RATE_LIMIT_WINDOW positive"))
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := c.Database(); err != nil {
+		errs = append(errs, err)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("CHIRPER_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	return errors.Join(errs...)
+}
+
+// TrustedProxyPrefixes parses TrustedProxies.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		p, err := netip.ParsePrefix(strings.TrimSpace(s))
+		if err != nil {
+			return nil, fmt.Errorf("CHIRPER_TRUSTED_PROXIES: %q is not a CIDR prefix", s)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Database kinds.
+const (
+	Postgres = "postgres"
+	SQLite   = "sqlite"
+)
+
+// Database returns the kind of database DatabaseURL names and the string to
+// open it with: a PostgreSQL URL, or a SQLite file path (DATA_DIR/chirper.db
+// when DatabaseURL is empty).
+func (c *Config) Database() (kind, dsn string, err error) {
+	switch u := c.DatabaseURL; {
+	case u == "":
+		return SQLite, filepath.Join(c.DataDir, "chirper.db"), nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return Postgres, u, nil
+	case strings.HasPrefix(u, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		if path == "" {
+			return "", "", errors.New("CHIRPER_DATABASE_URL: sqlite: needs a file path")
+		}
+		return SQLite, path, nil
+	}
+	return "", "", errors.New("CHIRPER_DATABASE_URL must start with postgres:// or sqlite:")
+}
+
+// Usage writes every variable with its default and meaning.
+func Usage(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	const format = "Environment variables:\n  VARIABLE\tDEFAULT\tMEANING\n" +
+		"{{range .}}  {{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"
+	if err := envconfig.Usagef(Prefix, &Config{}, tw, format); err != nil {
+		return err
+	}
+	return tw.Flush()
+}

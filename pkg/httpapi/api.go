@@ -1,0 +1,110 @@
+// Package httpapi is Chirper's HTTP API: the routing table, one file of
+// handlers per resource, JSON and problem details, and the middleware every
+// binary shares.
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+// Group is an endpoint group, deployable on its own: its name and a handler
+// for each of its routes, keyed "METHOD /path" as in Routes.
+type Group struct {
+	Name     string
+	Handlers map[string]http.Handler
+}
+
+// Options are what every API handler needs, whatever groups it serves.
+type Options struct {
+	Logger    *slog.Logger
+	Metrics   *Metrics
+	Verifier  *auth.Verifier    // checks access tokens
+	Users     chirper.UserStore // resolves a token to its (still existing) user
+	RateLimit RateLimit         // per client; zero Requests for none
+	ClientIP  *ClientIP
+}
+
+// NewHandler returns the API serving the groups, every one of their routes
+// from the routing table and nothing else: other paths answer 404 and other
+// methods 405 with Allow, as problem details.
+func NewHandler(o Options, groups ...Group) (http.Handler, error) {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, req, http.StatusNotFound, "no such resource", nil)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here", req.Method), nil)
+	})
+	r.Use(routeName)
+	for _, g := range groups {
+		if err := mount(r, g); err != nil {
+			return nil, err
+		}
+	}
+	var h http.Handler = r
+	h = rateLimit(NewLimiter(o.RateLimit), h)
+	h = authenticate(o.Logger, o.Verifier, o.Users, h)
+	clientIP := o.ClientIP
+	if clientIP == nil {
+		clientIP = NewClientIP(nil)
+	}
+	return observe(o.Logger, o.Metrics, clientIP.Of, h), nil
+}
+
+// mount registers the group's handlers on r in routing-table order, and
+// fails unless they are exactly the group's routes in the table.
+func mount(r *mux.Router, g Group) error {
+	seen := 0
+	for _, route := range Routes {
+		if route.Group != g.Name {
+			continue
+		}
+		key := route.Method + " " + route.Path
+		h, ok := g.Handlers[key]
+		if !ok {
+			return fmt.Errorf("httpapi: group %s has no handler for %s", g.Name, key)
+		}
+		seen++
+		methods := []string{route.Method}
+		if route.Method == http.MethodGet {
+			methods = append(methods, http.MethodHead)
+		}
+		r.Handle(route.Path, h).Methods(methods...)
+	}
+	if seen != len(g.Handlers) {
+		var extra []string
+		for key := range g.Handlers {
+			if !slices.ContainsFunc(Routes, func(rt Route) bool { return rt.Group == g.Name && rt.Method+" "+rt.Path == key }) {
+				extra = append(extra, key)
+			}
+		}
+		return fmt.Errorf("httpapi: group %s has handlers for routes not in the routing table: %v", g.Name, extra)
+	}
+	return nil
+}
+
+// allowedMethods lists the methods that some route serves at req's path.
+func allowedMethods(r *mux.Router, req *http.Request) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := req.Clone(req.Context())
+		probe.Method = m
+		var match mux.RouteMatch
+		if r.Match(probe, &match) && match.MatchErr == nil {
+			allowed = append(allowed, m)
+		}
+	}
+	sort.Strings(allowed)
+	return allowed
+}

@@ -1,0 +1,319 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+//go:embed openapi.yaml
+var openAPIDocument []byte
+
+// OpenAPIDocument is the OpenAPI 3 description of the API, as served.
+func OpenAPIDocument() []byte { return openAPIDocument }
+
+// chirpResponse is a chirp as the API shows it.
+type chirpResponse struct {
+	ID        string    `json:"id"`
+	AuthorID  string    `json:"author_id"`
+	Author    string    `json:"author"`
+	Message   string    `json:"message"`
+	Tags      []string  `json:"tags"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+func newChirpResponse(c *chirper.Chirp) chirpResponse {
+	return chirpResponse{
+		ID: itoa(c.ID), AuthorID: itoa(c.AuthorID), Author: c.Author,
+		Message: c.Message, Tags: c.Tags, CreatedAt: c.CreatedAt.UTC(),
+	}
+}
+
+// pageResponse is one page of a list.
+type pageResponse struct {
+	Chirps     []chirpResponse `json:"chirps"`
+	NextCursor string          `json:"next_cursor,omitempty"`
+}
+
+// ListChirpsGroup is the list-chirps endpoint group: lists, counts and the
+// API document.
+func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) Group {
+	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
+		"GET /v1/chirps":                  handleChirpList(log, chirps, nil),
+		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users),
+		"GET /v1/chirps/count":            handleChirpCount(log, chirps),
+		"GET /v1/openapi.yaml":            handleOpenAPI(),
+	}}
+}
+
+// GetChirpGroup is the get-chirp endpoint group.
+func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
+	return Group{Name: GroupGetChirp, Handlers: map[string]http.Handler{
+		"GET /v1/chirps/{id}": handleChirpGet(log, chirps),
+	}}
+}
+
+// CreateChirpGroup is the create-chirp endpoint group: every chirp write.
+func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
+	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
+		"POST /v1/chirps":        handleChirpCreate(log, chirps),
+		"DELETE /v1/chirps/{id}": handleChirpDelete(log, chirps),
+	}}
+}
+
+// handleChirpList lists chirps; with users set it lists the chirps of the
+// {username} in the path, and 404s for an unknown user.
+func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, fields := parseChirpFilter(r.URL.Query(), true)
+		if users != nil {
+			u, err := users.FindUserByUsername(r.Context(), mux.Vars(r)["username"])
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			f.Author = u.Username
+		}
+		if len(fields) > 0 {
+			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
+		page, err := chirps.ListChirps(r.Context(), f)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		resp := pageResponse{Chirps: make([]chirpResponse, len(page.Chirps))}
+		for i, c := range page.Chirps {
+			resp.Chirps[i] = newChirpResponse(c)
+		}
+		if page.NextBeforeID != 0 {
+			resp.NextCursor = encodeCursor(page.NextBeforeID)
+			q := r.URL.Query()
+			q.Set("cursor", resp.NextCursor)
+			w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
+		}
+		encode(w, http.StatusOK, resp)
+	})
+}
+
+func handleChirpCount(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+	type response struct {
+		Count int64 `json:"count"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requireAdmin(w, r) == nil {
+			return
+		}
+		f, fields := parseChirpFilter(r.URL.Query(), false)
+		if len(fields) > 0 {
+			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
+		n, err := chirps.CountChirps(r.Context(), f)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, response{Count: n})
+	})
+}
+
+// parseChirpFilter reads a list's query; forList adds limit, cursor and
+// author. It returns every problem with the query at once.
+func parseChirpFilter(q url.Values, forList bool) (chirper.ChirpFilter, []chirper.FieldError) {
+	var (
+		f      chirper.ChirpFilter
+		fields []chirper.FieldError
+	)
+	bad := func(field, msg string) { fields = append(fields, chirper.FieldError{Field: field, Message: msg}) }
+	f.Tags = q["tag"]
+	switch q.Get("match") {
+	case "", "any":
+	case "all":
+		f.MatchAll = true
+	default:
+		bad("match", `must be "any" or "all"`)
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if s := q.Get(p.name); s != "" {
+			t, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				bad(p.name, "must be an RFC 3339 time, such as 2026-01-02T15:04:05Z")
+			}
+			*p.dst = t
+		}
+	}
+	if forList {
+		f.Author = q.Get("author")
+		if s := q.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				bad("limit", "must be a whole number from 1 to 100")
+				n = chirper.DefaultPageLimit
+			}
+			f.Limit = n
+		}
+		if s := q.Get("cursor"); s != "" {
+			id, ok := decodeCursor(s)
+			if !ok {
+				bad("cursor", "is not a cursor this API gave out")
+			}
+			f.BeforeID = id
+		}
+	}
+	f.Normalize()
+	if err := f.Validate(); err != nil {
+		if e, ok := err.(*chirper.Error); ok {
+			fields = append(fields, e.Fields...)
+		}
+	}
+	return f, fields
+}
+
+// encodeCursor makes the opaque cursor of the page after the chirp id.
+func encodeCursor(beforeID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + itoa(beforeID)))
+}
+
+func decodeCursor(s string) (int64, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(string(b), "v1:")
+	if !ok {
+		return 0, false
+	}
+	id, err := strconv.ParseInt(rest, 10, 64)
+	return id, err == nil && id > 0
+}
+
+// chirpID reads the {id} of the path; ids are positive decimal int64s.
+func chirpID(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+	return id, err == nil && id > 0
+}
+
+func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, ok := chirpID(r)
+		if !ok {
+			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
+			return
+		}
+		c, err := chirps.FindChirpByID(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		body, err := json.Marshal(newChirpResponse(c))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		sum := sha256.Sum256(body)
+		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Cache-Control", "public, max-age=60")
+		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+		w.WriteHeader(http.StatusOK)
+		w.Write(append(body, '\n'))
+	})
+}
+
+// etagMatches reports whether an If-None-Match header names etag (weak
+// comparison, as RFC 9110 asks for If-None-Match).
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == etag {
+			return true
+		}
+	}
+	return false
+}
+
+func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+	type request struct {
+		Message string   `json:"message"`
+		Tags    []string `json:"tags"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r)
+		if me == nil {
+			return
+		}
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		c, err := chirper.NewChirp{AuthorID: me.ID, Message: req.Message, Tags: req.Tags}.Prepare()
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if err := chirps.CreateChirp(r.Context(), c); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Location", "/v1/chirps/"+itoa(c.ID))
+		encode(w, http.StatusCreated, newChirpResponse(c))
+	})
+}
+
+func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r)
+		if me == nil {
+			return
+		}
+		id, ok := chirpID(r)
+		if !ok {
+			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
+			return
+		}
+		c, err := chirps.FindChirpByID(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if c.AuthorID != me.ID && me.Role != chirper.RoleAdmin {
+			writeProblem(w, r, http.StatusForbidden, "only the author or an admin may delete a chirp", nil)
+			return
+		}
+		if err := chirps.DeleteChirp(r.Context(), id); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		w.Header().Set("Content-Length", strconv.Itoa(len(openAPIDocument)))
+		w.Write(openAPIDocument)
+	})
+}

@@ -1,0 +1,237 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+type ctxKey int
+
+const infoKey ctxKey = iota
+
+// requestInfo is what the middleware learns about a request as it goes
+// down the chain, for the log line and the metrics written on the way back.
+type requestInfo struct {
+	id     string
+	route  string
+	user   *chirper.User
+	client string
+}
+
+func info(ctx context.Context) *requestInfo {
+	if i, ok := ctx.Value(infoKey).(*requestInfo); ok {
+		return i
+	}
+	return &requestInfo{}
+}
+
+func requestID(ctx context.Context) string { return info(ctx).id }
+
+// currentUser is the authenticated user, nil for an anonymous request.
+func currentUser(r *http.Request) *chirper.User { return info(r.Context()).user }
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe gives the request an id, logs one line per request and records
+// its metrics, and turns a panic into a 500.
+func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{id: incomingRequestID(r), route: "unmatched", client: clientIP(r)}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+		w.Header().Set("X-Request-Id", ri.id)
+		sw := &statusWriter{ResponseWriter: w}
+		m.inFlight.Inc()
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic", "request_id", ri.id, "panic", p, "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					writeProblem(sw, r, http.StatusInternalServerError, "an internal error occurred; quote the request id when reporting it", nil)
+				}
+			}
+			m.inFlight.Dec()
+			elapsed := time.Since(start)
+			m.observe(ri.route, r.Method, sw.status, elapsed)
+			attrs := []any{
+				"request_id", ri.id, "method", r.Method, "route", ri.route,
+				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000,
+				"client", ri.client,
+			}
+			if ri.user != nil {
+				attrs = append(attrs, "user_id", ri.user.ID)
+			}
+			log.InfoContext(r.Context(), "request", attrs...)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// incomingRequestID keeps a well-formed X-Request-Id from the load balancer
+// and makes one otherwise.
+func incomingRequestID(r *http.Request) string {
+	if id := r.Header.Get("X-Request-Id"); len(id) >= 8 && len(id) <= 64 && isToken(id) {
+		return id
+	}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isToken(s string) bool {
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// routeName records the matched route template for the log and metrics; it
+// runs inside the router, where the match is known.
+func routeName(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if route := mux.CurrentRoute(r); route != nil {
+			if tpl, err := route.GetPathTemplate(); err == nil {
+				info(r.Context()).route = tpl
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves a bearer token to its user. A request with no token
+// goes on anonymously; one with a bad token, or the token of a user who no
+// longer exists, is refused with 401.
+func authenticate(log *slog.Logger, verifier *auth.Verifier, users chirper.UserStore, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		if h == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			writeProblem(w, r, http.StatusUnauthorized, "the Authorization header must be: Bearer <access token>", nil)
+			return
+		}
+		claims, err := verifier.Verify(strings.TrimSpace(token))
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		u, err := users.FindUserByID(r.Context(), claims.UserID)
+		if chirper.ErrorCode(err) == chirper.ENOTFOUND {
+			writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
+			return
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		info(r.Context()).user = u
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireUser returns the authenticated user, or answers 401 and returns nil.
+func requireUser(w http.ResponseWriter, r *http.Request) *chirper.User {
+	u := currentUser(r)
+	if u == nil {
+		writeProblem(w, r, http.StatusUnauthorized, "this needs an access token: Authorization: Bearer <token>", nil)
+	}
+	return u
+}
+
+// requireAdmin returns the authenticated admin, or answers 401 or 403 and
+// returns nil.
+func requireAdmin(w http.ResponseWriter, r *http.Request) *chirper.User {
+	u := requireUser(w, r)
+	if u != nil && u.Role != chirper.RoleAdmin {
+		writeProblem(w, r, http.StatusForbidden, "this needs the admin role", nil)
+		return nil
+	}
+	return u
+}
+
+// ClientIP finds the address of the client: the peer, or, when the peer is
+// a trusted proxy, the nearest address in X-Forwarded-For that is not.
+type ClientIP struct {
+	trusted []netip.Prefix
+}
+
+// NewClientIP returns a ClientIP that trusts X-Forwarded-For from the
+// proxies in the CIDR prefixes.
+func NewClientIP(trustedProxies []netip.Prefix) *ClientIP {
+	return &ClientIP{trusted: trustedProxies}
+}
+
+func (c *ClientIP) isTrusted(a netip.Addr) bool {
+	for _, p := range c.trusted {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// Of returns the client address of r.
+func (c *ClientIP) Of(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !c.isTrusted(peer) {
+		return host
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		if !c.isTrusted(a) {
+			return a.Unmap().String()
+		}
+	}
+	return host
+}

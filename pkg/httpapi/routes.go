@@ -1,0 +1,41 @@
+package httpapi
+
+// The endpoint groups: each is one service in a split deployment.
+const (
+	GroupUsers       = "users"
+	GroupListChirps  = "list-chirps"
+	GroupGetChirp    = "get-chirp"
+	GroupCreateChirp = "create-chirp"
+)
+
+// Route is one row of the routing table: a method and path template and the
+// group that owns it. HEAD is served wherever GET is.
+type Route struct {
+	Group  string
+	Method string
+	Path   string
+}
+
+// Routes is the routing table of the API v1, the one place that says which
+// group (service) serves what. Order matters where templates overlap: a
+// literal path comes before the template that would also match it.
+var Routes = []Route{
+	{GroupUsers, "POST", "/v1/users"},
+	{GroupUsers, "PATCH", "/v1/users/me"},
+	{GroupUsers, "DELETE", "/v1/users/me"},
+	{GroupUsers, "GET", "/v1/users/{username}"},
+	{GroupUsers, "PUT", "/v1/users/{username}/role"},
+	{GroupUsers, "POST", "/v1/auth/login"},
+	{GroupUsers, "POST", "/v1/auth/refresh"},
+	{GroupUsers, "POST", "/v1/auth/logout"},
+
+	{GroupListChirps, "GET", "/v1/chirps"},
+	{GroupListChirps, "GET", "/v1/chirps/count"},
+	{GroupListChirps, "GET", "/v1/users/{username}/chirps"},
+	{GroupListChirps, "GET", "/v1/openapi.yaml"},
+
+	{GroupGetChirp, "GET", "/v1/chirps/{id}"},
+
+	{GroupCreateChirp, "POST", "/v1/chirps"},
+	{GroupCreateChirp, "DELETE", "/v1/chirps/{id}"},
+}

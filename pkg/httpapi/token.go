@@ -1,0 +1,119 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+// LoginLimits are the stricter limits on login attempts, against password
+// guessing: per username tried and per client address.
+type LoginLimits struct {
+	PerUsername *Limiter
+	PerAddress  *Limiter
+}
+
+// tokensResponse is a fresh pair of tokens.
+type tokensResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func issueTokens(signer *auth.Signer, u *chirper.User, refresh string) (tokensResponse, error) {
+	access, err := signer.Sign(u)
+	return tokensResponse{
+		AccessToken: access, TokenType: "Bearer",
+		ExpiresIn: int(signer.TTL().Seconds()), RefreshToken: refresh,
+	}, err
+}
+
+func handleLogin(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, signer *auth.Signer, sessions *auth.Sessions, limits LoginLimits) http.Handler {
+	type request struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		username := chirper.NormalizeUsername(req.Username)
+		if !limits.PerAddress.check(w, r, "login-ip:"+info(r.Context()).client) ||
+			!limits.PerUsername.check(w, r, "login-user:"+username) {
+			return
+		}
+		u, err := users.FindUserByUsername(r.Context(), username)
+		if err != nil && chirper.ErrorCode(err) != chirper.ENOTFOUND {
+			writeError(w, r, log, err)
+			return
+		}
+		// Check does the same bcrypt work for an unknown user as for a
+		// known one, so timing does not tell which usernames exist.
+		if err := passwords.Check(u, req.Password); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		refresh, err := sessions.Start(r.Context(), u.ID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		resp, err := issueTokens(signer, u, refresh)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, resp)
+	})
+}
+
+func handleRefresh(log *slog.Logger, users chirper.UserStore, signer *auth.Signer, sessions *auth.Sessions) http.Handler {
+	type request struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		next, userID, err := sessions.Refresh(r.Context(), req.RefreshToken)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		u, err := users.FindUserByID(r.Context(), userID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		resp, err := issueTokens(signer, u, next)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		encode(w, http.StatusOK, resp)
+	})
+}
+
+func handleLogout(log *slog.Logger, sessions *auth.Sessions) http.Handler {
+	type request struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		if err := sessions.End(r.Context(), req.RefreshToken); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

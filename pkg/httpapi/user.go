@@ -1,0 +1,179 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/chirper"
+)
+
+// userResponse is a user as the API shows it: never a password or hash.
+type userResponse struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Role        string    `json:"role"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func newUserResponse(u *chirper.User) userResponse {
+	return userResponse{
+		ID: itoa(u.ID), Username: u.Username, DisplayName: u.DisplayName,
+		Role: string(u.Role), CreatedAt: u.CreatedAt.UTC(),
+	}
+}
+
+// UsersGroup is the users endpoint group: accounts, roles and sessions.
+func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, signer *auth.Signer, sessions *auth.Sessions, loginLimits LoginLimits) Group {
+	return Group{Name: GroupUsers, Handlers: map[string]http.Handler{
+		"POST /v1/users":                handleUserCreate(log, users, passwords),
+		"GET /v1/users/{username}":      handleUserGet(log, users),
+		"PATCH /v1/users/me":            handleUserUpdate(log, users, passwords, sessions),
+		"DELETE /v1/users/me":           handleUserDelete(log, users),
+		"PUT /v1/users/{username}/role": handleUserSetRole(log, users),
+		"POST /v1/auth/login":           handleLogin(log, users, passwords, signer, sessions, loginLimits),
+		"POST /v1/auth/refresh":         handleRefresh(log, users, signer, sessions),
+		"POST /v1/auth/logout":          handleLogout(log, sessions),
+	}}
+}
+
+func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords) http.Handler {
+	type request struct {
+		Username    string `json:"username"`
+		DisplayName string `json:"display_name"`
+		Password    string `json:"password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		reg := chirper.Registration{Username: req.Username, DisplayName: req.DisplayName, Password: req.Password}
+		reg.Normalize()
+		if err := reg.Validate(); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		hash, err := passwords.Hash(reg.Password)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		u := &chirper.User{Username: reg.Username, DisplayName: reg.DisplayName, Role: chirper.RoleUser, PasswordHash: hash}
+		if err := users.CreateUser(r.Context(), u); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Location", "/v1/users/"+url.PathEscape(u.Username))
+		encode(w, http.StatusCreated, newUserResponse(u))
+	})
+}
+
+func handleUserGet(log *slog.Logger, users chirper.UserStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := users.FindUserByUsername(r.Context(), mux.Vars(r)["username"])
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+}
+
+func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, sessions *auth.Sessions) http.Handler {
+	type request struct {
+		DisplayName     *string `json:"display_name"`
+		Password        *string `json:"password"`
+		CurrentPassword *string `json:"current_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r)
+		if me == nil {
+			return
+		}
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		change := chirper.ProfileChange{DisplayName: req.DisplayName, Password: req.Password, CurrentPassword: req.CurrentPassword}
+		if err := change.Validate(); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		upd := chirper.UserUpdate{DisplayName: change.DisplayName}
+		if change.Password != nil {
+			if err := passwords.Check(me, *change.CurrentPassword); err != nil {
+				if chirper.ErrorCode(err) == chirper.EUNAUTHORIZED {
+					err = &chirper.Error{Code: chirper.EFORBIDDEN, Message: "current_password is wrong"}
+				}
+				writeError(w, r, log, err)
+				return
+			}
+			hash, err := passwords.Hash(*change.Password)
+			if err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			upd.PasswordHash = &hash
+		}
+		u, err := users.UpdateUser(r.Context(), me.ID, upd)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		if upd.PasswordHash != nil {
+			// A new password ends every session made with the old one.
+			if err := sessions.EndAll(r.Context(), me.ID); err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+		}
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+}
+
+func handleUserDelete(log *slog.Logger, users chirper.UserStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r)
+		if me == nil {
+			return
+		}
+		if err := users.DeleteUser(r.Context(), me.ID); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func handleUserSetRole(log *slog.Logger, users chirper.UserStore) http.Handler {
+	type request struct {
+		Role string `json:"role"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if requireAdmin(w, r) == nil {
+			return
+		}
+		req, ok := decode[request](w, r)
+		if !ok {
+			return
+		}
+		role := chirper.Role(req.Role)
+		if !role.Valid() {
+			writeError(w, r, log, &chirper.Error{Code: chirper.EINVALID, Message: "the input is not valid",
+				Fields: []chirper.FieldError{{Field: "role", Message: `must be "user" or "admin"`}}})
+			return
+		}
+		u, err := users.SetUserRole(r.Context(), mux.Vars(r)["username"], role)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		encode(w, http.StatusOK, newUserResponse(u))
+	})
+}

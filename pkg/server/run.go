@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/config"
+	"github.com/chirper/chirper/pkg/httpapi"
+)
+
+// Binary describes one Chirper executable.
+type Binary struct {
+	Name       string   // the command name, for -h
+	Groups     []string // the endpoint groups it serves (httpapi.Group*)
+	Standalone bool     // may use SQLite, migrates at start, makes its own signing key
+}
+
+// Run is the whole life of a serving binary: flags, configuration, stores,
+// keys, the API of its groups, and the server until ctx ends.
+func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet(b.Name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the endpoint groups %v.\n\nFlags:\n", b.Name, b.Groups)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr)
+		config.Usage(stderr)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	cfg, err := config.Load()
+	if err != nil {
+		return err
+	}
+	log := NewLogger(stdout, cfg.LogLevel)
+	srv, err := Build(ctx, b, cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := srv.Open(); err != nil {
+		srv.app.Close()
+		return err
+	}
+	return srv.Serve(ctx)
+}
+
+// NewLogger returns the JSON logger every binary writes with.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// Build opens the stores and assembles the server of the binary's groups
+// without listening yet.
+func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	st, err := OpenStores(ctx, cfg, b.Standalone)
+	if err != nil {
+		return nil, err
+	}
+	handler, reg, err := buildAPI(b, cfg, log, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return New(cfg, log, reg, App{Handler: handler, Ready: st.Ping, Close: st.Close}), nil
+}
+
+func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores) (http.Handler, *prometheus.Registry, error) {
+	signingKey, publicKeys, err := loadKeys(b, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	verifier, err := auth.NewVerifier(publicKeys, cfg.Issuer, cfg.Audience)
+	if err != nil {
+		return nil, nil, err
+	}
+	proxies, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st.registerMetrics(reg)
+
+	var groups []httpapi.Group
+	for _, name := range b.Groups {
+		switch name {
+		case httpapi.GroupUsers:
+			passwords, err := auth.NewPasswords(cfg.BcryptCost)
+			if err != nil {
+				return nil, nil, err
+			}
+			signer := auth.NewSigner(signingKey, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
+			sessions := auth.NewSessions(st.Tokens, cfg.RefreshTokenTTL)
+			limits := httpapi.LoginLimits{
+				PerUsername: httpapi.NewLimiter(httpapi.RateLimit{Requests: cfg.LoginLimitPerUser, Window: cfg.RateLimitWindow}),
+				PerAddress:  httpapi.NewLimiter(httpapi.RateLimit{Requests: cfg.LoginLimitPerAddress, Window: cfg.RateLimitWindow}),
+			}
+			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
+		case httpapi.GroupListChirps:
+			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users))
+		case httpapi.GroupGetChirp:
+			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps))
+		case httpapi.GroupCreateChirp:
+			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps))
+		default:
+			return nil, nil, fmt.Errorf("server: unknown endpoint group %q", name)
+		}
+	}
+	h, err := httpapi.NewHandler(httpapi.Options{
+		Logger:    log,
+		Metrics:   httpapi.NewMetrics(reg),
+		Verifier:  verifier,
+		Users:     st.Users,
+		RateLimit: httpapi.RateLimit{Requests: cfg.RateLimit, Window: cfg.RateLimitWindow},
+		ClientIP:  httpapi.NewClientIP(proxies),
+	}, groups...)
+	return h, reg, err
+}
+
+// loadKeys loads the signing key (only a binary serving the users group
+// holds one) and the public keys that verify access tokens.
+func loadKeys(b Binary, cfg *config.Config) (ed25519.PrivateKey, []ed25519.PublicKey, error) {
+	var signingKey ed25519.PrivateKey
+	if slices.Contains(b.Groups, httpapi.GroupUsers) {
+		var err error
+		switch {
+		case cfg.SigningKey != "":
+			signingKey, err = auth.ParsePrivateKeyPEM([]byte(cfg.SigningKey))
+		case cfg.SigningKeyFile != "":
+			var data []byte
+			if data, err = os.ReadFile(cfg.SigningKeyFile); err == nil {
+				signingKey, err = auth.ParsePrivateKeyPEM(data)
+			}
+		case b.Standalone:
+			signingKey, err = auth.LoadOrCreatePrivateKey(filepath.Join(cfg.DataDir, "signing-key.pem"))
+		default:
+			err = errors.New("the users group needs CHIRPER_SIGNING_KEY or CHIRPER_SIGNING_KEY_FILE")
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("signing key: %w", err)
+		}
+	}
+	switch {
+	case cfg.PublicKeys != "":
+		pubs, err := auth.ParsePublicKeysPEM([]byte(cfg.PublicKeys))
+		if err != nil {
+			return nil, nil, fmt.Errorf("CHIRPER_PUBLIC_KEYS: %w", err)
+		}
+		return signingKey, pubs, nil
+	case signingKey != nil:
+		return signingKey, []ed25519.PublicKey{signingKey.Public().(ed25519.PublicKey)}, nil
+	}
+	return nil, nil, errors.New("CHIRPER_PUBLIC_KEYS is needed to verify access tokens")
+}

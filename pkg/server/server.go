@@ -1,0 +1,176 @@
+// Package server is the process lifecycle every Chirper binary shares: the
+// public listener (optionally TLS with HTTP/2), the admin listener with
+// Prometheus metrics and pprof, health and readiness, and graceful
+// shutdown.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/chirper/chirper/pkg/config"
+)
+
+// App is what a binary serves.
+type App struct {
+	Handler http.Handler                // the API
+	Ready   func(context.Context) error // is the database reachable?
+	Close   func() error                // after the last request: flush, close the database
+}
+
+// Server runs an App until its context ends.
+type Server struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	app      App
+	reg      *prometheus.Registry
+	public   *http.Server
+	admin    *http.Server
+	publicLn net.Listener
+	adminLn  net.Listener
+	draining atomic.Bool
+}
+
+// New returns a Server for the app; metrics registered with reg are served
+// on the admin listener.
+func New(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, app App) *Server {
+	s := &Server{cfg: cfg, log: log, app: app, reg: reg}
+	mux := http.NewServeMux()
+	s.health(mux)
+	mux.Handle("/", app.Handler)
+	s.public = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		ReadTimeout:       cfg.ReadTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	admin := http.NewServeMux()
+	s.health(admin)
+	admin.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	admin.HandleFunc("/debug/pprof/", pprof.Index)
+	admin.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	admin.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	admin.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	s.admin = &http.Server{Handler: admin, ReadHeaderTimeout: cfg.ReadHeaderTimeout, IdleTimeout: cfg.IdleTimeout}
+	return s
+}
+
+func (s *Server) health(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			writeStatus(w, http.StatusServiceUnavailable, "shutting down")
+			return
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.app.Ready(ctx); err != nil {
+			s.log.WarnContext(ctx, "not ready", "err", err)
+			writeStatus(w, http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	})
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}
+
+// Open listens on the configured addresses, so that a taken port fails at
+// once, before anything is served.
+func (s *Server) Open() error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("server: public listener: %w", err)
+	}
+	s.publicLn = ln
+	if s.cfg.AdminAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.AdminAddr)
+		if err != nil {
+			s.publicLn.Close()
+			return fmt.Errorf("server: admin listener: %w", err)
+		}
+		s.adminLn = ln
+	}
+	return nil
+}
+
+// Addr is the public listener's address (after Open).
+func (s *Server) Addr() net.Addr { return s.publicLn.Addr() }
+
+// AdminAddr is the admin listener's address, nil when it is off.
+func (s *Server) AdminAddr() net.Addr {
+	if s.adminLn == nil {
+		return nil
+	}
+	return s.adminLn.Addr()
+}
+
+// Serve serves until ctx ends, then shuts down gracefully: readiness fails
+// first, after ShutdownDelay the listeners close, in-flight requests get
+// ShutdownGrace to finish, and last the app closes. Open must come first.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() {
+		var err error
+		if s.cfg.TLSCertFile != "" {
+			err = s.public.ServeTLS(s.publicLn, s.cfg.TLSCertFile, s.cfg.TLSKeyFile)
+		} else {
+			err = s.public.Serve(s.publicLn)
+		}
+		errc <- err
+	}()
+	if s.adminLn != nil {
+		go func() { errc <- s.admin.Serve(s.adminLn) }()
+	}
+	s.log.Info("serving", "addr", s.Addr().String(), "tls", s.cfg.TLSCertFile != "", "admin_addr", fmt.Sprint(s.AdminAddr()))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		serveErr = fmt.Errorf("server: %w", err)
+	}
+
+	s.draining.Store(true)
+	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
+		s.log.Info("draining: readiness fails while the load balancer notices", "delay", s.cfg.ShutdownDelay)
+		time.Sleep(s.cfg.ShutdownDelay)
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	err := s.public.Shutdown(shutdownCtx)
+	if err != nil {
+		err = fmt.Errorf("server: in-flight requests did not finish within the grace period: %w", err)
+	}
+	err = errors.Join(serveErr, err, s.admin.Shutdown(shutdownCtx))
+	if s.app.Close != nil {
+		err = errors.Join(err, s.app.Close())
+	}
+	s.log.Info("stopped")
+	return err
+}
