@@ -54,10 +54,10 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
 	}
 
 	var (
-		syntaxErr    *json.SyntaxError
-		typeErr      *json.UnmarshalTypeError
-		maxBytesErr  *http.MaxBytesError
-		detail       string
+		syntaxErr   *json.SyntaxError
+		typeErr     *json.UnmarshalTypeError
+		maxBytesErr *http.MaxBytesError
+		detail      string
 	)
 	switch {
 	case errors.As(err, &maxBytesErr):
