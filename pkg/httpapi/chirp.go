@@ -61,15 +61,15 @@ func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 // GetChirpGroup is the get-chirp endpoint group.
 func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
 	return Group{Name: GroupGetChirp, Handlers: map[string]http.Handler{
-		"GET /v1/chirps/{id}": handleChirpGet(log, chirps),
+		"GET /v1/chirps/{id:[0-9]+}": handleChirpGet(log, chirps),
 	}}
 }
 
 // CreateChirpGroup is the create-chirp endpoint group: every chirp write.
 func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
 	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
-		"POST /v1/chirps":        handleChirpCreate(log, chirps),
-		"DELETE /v1/chirps/{id}": handleChirpDelete(log, chirps),
+		"POST /v1/chirps":               handleChirpCreate(log, chirps),
+		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps),
 	}}
 }
 

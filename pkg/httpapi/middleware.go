@@ -131,7 +131,7 @@ func routeName(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if route := mux.CurrentRoute(r); route != nil {
 			if tpl, err := route.GetPathTemplate(); err == nil {
-				info(r.Context()).route = tpl
+				info(r.Context()).route = PlainTemplate(tpl)
 			}
 		}
 		next.ServeHTTP(w, r)
@@ -234,4 +234,25 @@ func (c *ClientIP) Of(r *http.Request) string {
 		}
 	}
 	return host
+}
+
+// PlainTemplate drops the patterns from a route template's variables:
+// "/v1/chirps/{id:[0-9]+}" becomes "/v1/chirps/{id}".
+func PlainTemplate(tpl string) string {
+	var b strings.Builder
+	for {
+		open := strings.IndexByte(tpl, '{')
+		if open < 0 {
+			b.WriteString(tpl)
+			return b.String()
+		}
+		end := strings.IndexByte(tpl[open:], '}')
+		if end < 0 {
+			b.WriteString(tpl)
+			return b.String()
+		}
+		name, _, _ := strings.Cut(tpl[open+1:open+end], ":")
+		b.WriteString(tpl[:open] + "{" + name + "}")
+		tpl = tpl[open+end+1:]
+	}
 }

@@ -34,8 +34,8 @@ var Routes = []Route{
 	{GroupListChirps, "GET", "/v1/users/{username}/chirps"},
 	{GroupListChirps, "GET", "/v1/openapi.yaml"},
 
-	{GroupGetChirp, "GET", "/v1/chirps/{id}"},
+	{GroupGetChirp, "GET", "/v1/chirps/{id:[0-9]+}"},
 
 	{GroupCreateChirp, "POST", "/v1/chirps"},
-	{GroupCreateChirp, "DELETE", "/v1/chirps/{id}"},
+	{GroupCreateChirp, "DELETE", "/v1/chirps/{id:[0-9]+}"},
 }

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chirper/chirper/pkg/apitest"
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/client"
+	"github.com/chirper/chirper/pkg/postgres/pgtest"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(tb testing.TB) string {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// syncBuffer is a log sink that tests read while the server writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// standalone is a running standalone server.
+type standalone struct {
+	URL   string
+	Admin string
+	Logs  *syncBuffer
+	Key   ed25519.PrivateKey
+}
+
+// startStandalone runs the standalone's run in this process with the test
+// environment plus env, waits until it is ready, and stops it (checking it
+// stops cleanly) when the test ends.
+func startStandalone(t *testing.T, env map[string]string) *standalone {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := auth.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &standalone{Logs: &syncBuffer{}, Key: key}
+	addr, admin := freeAddr(t), freeAddr(t)
+	s.URL, s.Admin = "http://"+addr, "http://"+admin
+	vars := map[string]string{
+		"CHIRPER_HTTP_ADDR":                addr,
+		"CHIRPER_ADMIN_ADDR":               admin,
+		"CHIRPER_DATA_DIR":                 t.TempDir(),
+		"CHIRPER_BCRYPT_COST":              "4",
+		"CHIRPER_SIGNING_KEY":              string(pemKey),
+		"CHIRPER_RATE_LIMIT":               "0",
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME": "0",
+		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":  "0",
+		"CHIRPER_SHUTDOWN_GRACE":           "5s",
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, s.Logs, s.Logs) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("standalone stopped with: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("standalone did not stop within 15s")
+		}
+	})
+	waitReady(t, s.URL, done)
+	return s
+}
+
+// waitReady polls /readyz until it answers 200, failing if the server exits.
+func waitReady(tb testing.TB, baseURL string, done <-chan error) {
+	tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-done:
+			tb.Fatalf("the server exited before it was ready: %v", err)
+		default:
+		}
+		resp, err := http.Get(baseURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	tb.Fatal("the server was not ready within 20s")
+}
+
+func (s *standalone) env(t *testing.T) *apitest.Env {
+	return &apitest.Env{
+		URL: s.URL, SigningKey: s.Key, Issuer: "chirper", Audience: "chirper-api",
+		MakeAdmin: func(tb testing.TB, username string) {
+			tb.Helper()
+			var out bytes.Buffer
+			if err := run(context.Background(), []string{"admin", "grant", username}, &out, &out); err != nil {
+				tb.Fatalf("admin grant: %v: %s", err, out.String())
+			}
+		},
+	}
+}
+
+func TestAPIOnSQLite(t *testing.T) {
+	s := startStandalone(t, nil)
+	apitest.Run(t, s.env(t))
+	t.Run("LogsHoldNoSecrets", func(t *testing.T) { checkLogs(t, s.Logs.String()) })
+}
+
+func TestAPIOnPostgres(t *testing.T) {
+	s := startStandalone(t, map[string]string{"CHIRPER_DATABASE_URL": pgtest.NewDatabase(t)})
+	apitest.Run(t, s.env(t))
+	t.Run("LogsHoldNoSecrets", func(t *testing.T) { checkLogs(t, s.Logs.String()) })
+}
+
+// checkLogs asserts one structured line per request and no secrets.
+func checkLogs(t *testing.T, logs string) {
+	if !strings.Contains(logs, `"msg":"request"`) || !strings.Contains(logs, `"route":"/v1/chirps/{id}"`) {
+		t.Fatal("no request lines with route templates in the log")
+	}
+	for _, secret := range []string{"pw-xxxxxxxx", "eyJ", "refresh_token", "$2a$", "PRIVATE KEY"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the log contains %q", secret)
+		}
+	}
+}
+
+func TestZeroConfiguration(t *testing.T) {
+	// No signing key and no database configured: the standalone makes both
+	// under the data directory and keeps them across restarts.
+	dir := t.TempDir()
+	t.Setenv("CHIRPER_SIGNING_KEY", "")
+	ctx := context.Background()
+	var tok *client.Tokens
+	for round := range 2 {
+		t.Run(fmt.Sprintf("Start%d", round+1), func(t *testing.T) {
+			s := startStandalone(t, map[string]string{"CHIRPER_DATA_DIR": dir, "CHIRPER_SIGNING_KEY": ""})
+			c := client.New(s.URL, nil)
+			if round == 0 {
+				if _, err := c.Register(ctx, client.Registration{Username: "zero", Password: "zero config"}); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if tok, err = c.Login(ctx, "zero", "zero config"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The token from the first start still works after a restart.
+			if _, err := c.WithToken(tok.AccessToken).CreateChirp(ctx, client.NewChirp{Message: "still me"}); err != nil {
+				t.Fatalf("round %d: %v", round+1, err)
+			}
+		})
+	}
+	for _, f := range []string{"chirper.db", "signing-key.pem"} {
+		info, err := os.Stat(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "signing-key.pem" && info.Mode().Perm() != 0o600 {
+			t.Fatalf("signing key mode %v, want 0600", info.Mode().Perm())
+		}
+	}
+}
+
+func TestRateLimits(t *testing.T) {
+	s := startStandalone(t, map[string]string{
+		"CHIRPER_RATE_LIMIT":               "5",
+		"CHIRPER_RATE_LIMIT_WINDOW":        "1s",
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME": "2",
+		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":  "4",
+	})
+	ctx := context.Background()
+	c := client.New(s.URL, nil)
+	get := func() *client.Response {
+		resp, err := c.Raw(ctx, "GET", "/v1/chirps", "", nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	waitWindow := func() { time.Sleep(1100 * time.Millisecond) }
+
+	t.Run("General", func(t *testing.T) {
+		waitWindow()
+		for i := range 5 {
+			resp := get()
+			if resp.Status != http.StatusOK {
+				t.Fatalf("request %d: status %d", i+1, resp.Status)
+			}
+			if got, want := resp.Header.Get("RateLimit-Remaining"), fmt.Sprint(4-i); got != want || resp.Header.Get("RateLimit-Limit") != "5" {
+				t.Fatalf("request %d: RateLimit-Remaining %q, want %q", i+1, got, want)
+			}
+		}
+		resp := get()
+		if resp.Status != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || resp.Header.Get("RateLimit-Reset") == "" {
+			t.Fatalf("6th request: status %d, headers %v", resp.Status, resp.Header)
+		}
+		waitWindow()
+		if resp := get(); resp.Status != http.StatusOK {
+			t.Fatalf("after the window: status %d", resp.Status)
+		}
+	})
+
+	t.Run("Login", func(t *testing.T) {
+		waitWindow()
+		if _, err := c.Register(ctx, client.Registration{Username: "guessme", Password: "the real one"}); err != nil {
+			t.Fatal(err)
+		}
+		waitWindow()
+		for range 2 {
+			_, err := c.Login(ctx, "guessme", "a wrong guess")
+			if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusUnauthorized {
+				t.Fatalf("wrong guess: %v", err)
+			}
+		}
+		// Over the per-username limit even the right password waits.
+		_, err := c.Login(ctx, "guessme", "the real one")
+		if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusTooManyRequests || p.Header.Get("Retry-After") == "" {
+			t.Fatalf("third attempt: %v", err)
+		}
+		// Another username from the same address: one more before the
+		// per-address limit (4) is reached.
+		_, err = c.Login(ctx, "someone_else", "whatever1")
+		if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusUnauthorized {
+			t.Fatalf("other username: %v", err)
+		}
+		_, err = c.Login(ctx, "third_name", "whatever1")
+		if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusTooManyRequests {
+			t.Fatalf("over the address limit: %v", err)
+		}
+		waitWindow()
+		if _, err := c.Login(ctx, "guessme", "the real one"); err != nil {
+			t.Fatalf("after the window: %v", err)
+		}
+	})
+}
+
+func TestMetrics(t *testing.T) {
+	s := startStandalone(t, nil)
+	if _, err := http.Get(s.URL + "/v1/chirps"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(s.Admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`chirper_http_request_duration_seconds_bucket{method="GET",route="/v1/chirps",status="200"`,
+		"chirper_http_requests_in_flight",
+		`go_sql_open_connections{db_name="primary"}`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Fatalf("metrics lack %s", want)
+		}
+	}
+	pub, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub.Body.Close()
+	if pub.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the public listener: %d, want 404", pub.StatusCode)
+	}
+}
+
+func TestCommands(t *testing.T) {
+	t.Setenv("CHIRPER_DATA_DIR", t.TempDir())
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"migrate"}, &out, &out); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"-h"}, &out, &out); err != nil {
+		t.Fatalf("-h: %v", err)
+	}
+	for _, v := range []string{"CHIRPER_DATABASE_URL", "CHIRPER_HTTP_ADDR", ":8080", "CHIRPER_BCRYPT_COST", "CHIRPER_TLS_CERT_FILE"} {
+		if !strings.Contains(out.String(), v) {
+			t.Fatalf("-h does not mention %s:\n%s", v, out.String())
+		}
+	}
+	if err := run(ctx, []string{"admin", "grant", "nobody"}, &out, &out); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("granting an unknown user: %v", err)
+	}
+	if err := run(ctx, []string{"admin", "promote"}, &out, &out); err == nil {
+		t.Fatal("a bad admin command succeeded")
+	}
+	if err := run(ctx, []string{"frobnicate"}, &out, &out); err == nil {
+		t.Fatal("an unknown command succeeded")
+	}
+	t.Setenv("CHIRPER_DATABASE_URL", "mysql://nope")
+	if err := run(ctx, nil, &out, &out); err == nil || !strings.Contains(err.Error(), "CHIRPER_DATABASE_URL") {
+		t.Fatalf("bad database URL: %v", err)
+	}
+}

@@ -1,0 +1,116 @@
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	"github.com/chirper/chirper/pkg/httpapi"
+)
+
+// validator is an http.RoundTripper that checks every request and response
+// against the API's OpenAPI document. A response that breaks the document
+// fails the test; so does a request that breaks it but is not refused with
+// a 4xx, since the server must reject what the document does not allow.
+type validator struct {
+	tb     testing.TB
+	next   http.RoundTripper
+	router routers.Router
+}
+
+// ValidatingClient returns an HTTP client for the API at baseURL whose every
+// exchange is checked against openapi.yaml.
+func ValidatingClient(tb testing.TB, baseURL string) *http.Client {
+	tb.Helper()
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromData(httpapi.OpenAPIDocument())
+	if err != nil {
+		tb.Fatalf("openapi.yaml does not load: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		tb.Fatalf("openapi.yaml is not valid OpenAPI 3: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: baseURL}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &http.Client{Transport: &validator{tb: tb, next: http.DefaultTransport, router: router}}
+}
+
+func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		if err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		reqBody = b
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+
+	// HEAD is documented through its GET.
+	probe := req.Clone(req.Context())
+	if req.Method == http.MethodHead {
+		probe.Method = http.MethodGet
+	}
+	probe.Body = io.NopCloser(bytes.NewReader(reqBody))
+	route, params, routeErr := v.router.FindRoute(probe)
+
+	var input *openapi3filter.RequestValidationInput
+	var reqErr error
+	if routeErr == nil {
+		input = &openapi3filter.RequestValidationInput{
+			Request: probe, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		}
+		reqErr = openapi3filter.ValidateRequest(req.Context(), input)
+	}
+
+	resp, err := v.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(respBody))
+
+	where := req.Method + " " + req.URL.RequestURI()
+	switch {
+	case routeErr != nil:
+		// Not a documented operation: it must be refused as a problem.
+		if (resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed) ||
+			resp.Header.Get("Content-Type") != "application/problem+json; charset=utf-8" {
+			v.tb.Errorf("openapi: %s is not in the document but was answered %d %s", where, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	default:
+		if reqErr != nil && resp.StatusCode < 400 {
+			v.tb.Errorf("openapi: %s breaks the document (%v) but was accepted with %d", where, reqErr, resp.StatusCode)
+		}
+		out := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: input,
+			Status:                 resp.StatusCode,
+			Header:                 resp.Header,
+			Body:                   io.NopCloser(bytes.NewReader(respBody)),
+			Options: &openapi3filter.Options{
+				IncludeResponseStatus: true,
+				ExcludeResponseBody:   req.Method == http.MethodHead,
+			},
+		}
+		if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
+			v.tb.Errorf("openapi: the answer to %s (%d) breaks the document: %v", where, resp.StatusCode, err)
+		}
+	}
+	return resp, nil
+}
