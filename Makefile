@@ -14,8 +14,8 @@ help: ## list the targets
 build: ## build every binary into ./bin
 	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-run: ## run the standalone server with zero configuration (SQLite in ./data)
-	@echo "The standalone server comes with the HTTP API (issue 3); nothing to run yet."
+run: build ## run the standalone server with zero configuration (SQLite and a signing key in ./data)
+	$(BIN)/standalone serve
 
 test: ## run every test, PostgreSQL included (starts a throwaway server unless TEST_DATABASE_URL is set)
 	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname -- -count=1 -race ./...

@@ -35,15 +35,19 @@ func NewLimiter(limit RateLimit) *Limiter {
 	return &Limiter{limit: limit, now: time.Now, windows: make(map[string]*window)}
 }
 
-// decision is the outcome of one Allow.
+// decision is the outcome of one request's count.
 type decision struct {
 	allowed   bool
 	remaining int
 	reset     time.Duration
 }
 
-// Allow counts a request for key and says whether it is within the limit.
-func (l *Limiter) Allow(key string) decision {
+// Allow counts a request for key and reports whether it is within the
+// limit.
+func (l *Limiter) Allow(key string) bool { return l.count(key).allowed }
+
+// count counts a request for key.
+func (l *Limiter) count(key string) decision {
 	if l == nil || l.limit.Requests <= 0 {
 		return decision{allowed: true, remaining: math.MaxInt}
 	}
@@ -90,7 +94,7 @@ func (l *Limiter) check(w http.ResponseWriter, r *http.Request, key string) bool
 	if l == nil || l.limit.Requests <= 0 {
 		return true
 	}
-	d := l.Allow(key)
+	d := l.count(key)
 	l.setHeaders(w, d)
 	if !d.allowed {
 		writeProblem(w, r, http.StatusTooManyRequests, "too many requests; try again after Retry-After seconds", nil)

@@ -1,0 +1,89 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chirper/chirper/pkg/httpapi"
+)
+
+func TestClientIP(t *testing.T) {
+	c := httpapi.NewClientIP([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	tests := []struct {
+		name, remote, xff, want string
+	}{
+		{"Direct", "203.0.113.7:5000", "", "203.0.113.7"},
+		{"UntrustedPeerXFFIgnored", "203.0.113.7:5000", "198.51.100.1", "203.0.113.7"},
+		{"TrustedProxy", "10.1.2.3:5000", "198.51.100.1", "198.51.100.1"},
+		{"SpoofedLeftmostIgnored", "10.1.2.3:5000", "1.1.1.1, 198.51.100.1", "198.51.100.1"},
+		{"ChainOfProxies", "10.1.2.3:5000", "198.51.100.1, 10.9.9.9", "198.51.100.1"},
+		{"GarbageXFF", "10.1.2.3:5000", "not-an-ip", "10.1.2.3"},
+		{"IPv6", "[2001:db8::1]:443", "", "2001:db8::1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			if tc.xff != "" {
+				r.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			if got := c.Of(r); got != tc.want {
+				t.Fatalf("Of = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPlainTemplate(t *testing.T) {
+	for in, want := range map[string]string{
+		"/v1/chirps/{id:[0-9]+}":      "/v1/chirps/{id}",
+		"/v1/users/{username}/chirps": "/v1/users/{username}/chirps",
+		"/v1/chirps":                  "/v1/chirps",
+	} {
+		if got := httpapi.PlainTemplate(in); got != want {
+			t.Errorf("PlainTemplate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: 2, Window: 50 * time.Millisecond})
+	for i, want := range []bool{true, true, false} {
+		if got := l.Allow("k"); got != want {
+			t.Fatalf("request %d allowed = %v, want %v", i+1, got, want)
+		}
+	}
+	if !l.Allow("other") {
+		t.Fatal("another key shares the count")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if !l.Allow("k") {
+		t.Fatal("the limit did not lift after the window")
+	}
+	if off := httpapi.NewLimiter(httpapi.RateLimit{}); !off.Allow("k") || !off.Allow("k") {
+		t.Fatal("a zero limit refuses")
+	}
+}
+
+func TestRoutingTableMatchesGroups(t *testing.T) {
+	ok := func(w http.ResponseWriter, r *http.Request) {}
+	t.Run("MissingHandler", func(t *testing.T) {
+		_, err := httpapi.NewHandler(httpapi.Options{}, httpapi.Group{Name: httpapi.GroupGetChirp, Handlers: map[string]http.Handler{}})
+		if err == nil || !strings.Contains(err.Error(), "no handler") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("RouteNotInTable", func(t *testing.T) {
+		_, err := httpapi.NewHandler(httpapi.Options{}, httpapi.Group{Name: httpapi.GroupGetChirp, Handlers: map[string]http.Handler{
+			"GET /v1/chirps/{id:[0-9]+}": http.HandlerFunc(ok),
+			"GET /v1/secret":             http.HandlerFunc(ok),
+		}})
+		if err == nil || !strings.Contains(err.Error(), "/v1/secret") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
