@@ -6,7 +6,7 @@ BENCH_OUT ?= $(BIN)/bench.txt
 WITH_PG   := deploy/scripts/with-postgres.sh
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short bench lint fmt clean
+.PHONY: help build run test test-short bench loadtest lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,6 +27,9 @@ bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirp
 	@mkdir -p $(BIN)
 	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/postgres/ | tee $(BENCH_OUT)
 	$(GO) tool benchstat -col /chirps $(BENCH_OUT)
+
+loadtest: ## requests/s and p99 of the standalone on PostgreSQL under wrk (64 connections, 127.0.0.1)
+	$(WITH_PG) deploy/scripts/loadtest.sh
 
 lint: ## check formatting (gofmt) and vet the code
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

@@ -68,5 +68,5 @@ run_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
   start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 
 export TEST_DATABASE_URL="postgres://postgres@/postgres?host=$dir&sslmode=disable"
-echo "with-postgres: throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $NF}') at $dir" >&2
+echo "with-postgres: throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') at $dir" >&2
 "$@"
