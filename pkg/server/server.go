@@ -157,10 +157,10 @@ func (s *Server) Serve(ctx context.Context) error {
 
 	s.draining.Store(true)
 	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
-		s.log.Info("draining: readiness fails while the load balancer notices", "delay", s.cfg.ShutdownDelay)
+		s.log.Info("draining: readiness fails while the load balancer notices", "delay", s.cfg.ShutdownDelay.String())
 		time.Sleep(s.cfg.ShutdownDelay)
 	}
-	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace)
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownGrace.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
 	err := s.public.Shutdown(shutdownCtx)
