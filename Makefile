@@ -4,9 +4,11 @@ GO        ?= go
 BIN       ?= bin
 BENCH_OUT ?= $(BIN)/bench.txt
 WITH_PG   := deploy/scripts/with-postgres.sh
+CHECKS    := deploy/checks
+COMPOSE   ?= docker compose
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test test-short bench loadtest lint fmt clean
+.PHONY: help build run run-services test test-short bench loadtest images-check keys up up-services down lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -17,8 +19,13 @@ build: ## build every binary into ./bin
 run: build ## run the standalone server with zero configuration (SQLite and a signing key in ./data)
 	$(BIN)/standalone serve
 
+run-services: build ## run the four services and their gateway on :8080 (starts PostgreSQL unless CHIRPER_DATABASE_URL is set)
+	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
+	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
+
 test: ## run every test, PostgreSQL included (starts a throwaway server unless TEST_DATABASE_URL is set)
 	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname -- -count=1 -race ./...
+	cd $(CHECKS) && $(GO) test -count=1 ./...
 
 test-short: ## run the tests that need no PostgreSQL (they say loudly that they skip)
 	$(GO) test ./...
@@ -31,10 +38,30 @@ bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirp
 loadtest: ## requests/s and p99 of the standalone on PostgreSQL under wrk (64 connections, 127.0.0.1)
 	$(WITH_PG) deploy/scripts/loadtest.sh
 
+images-check: ## run every Dockerfile's build command as a plain command and report the binary sizes
+	cd $(CHECKS) && $(GO) run ./cmd/images-check -root ../..
+
+keys: ## make a development signing key pair in data/keys for docker compose
+	$(GO) run ./cmd/standalone keygen data/keys
+	@# Compose bind-mounts secrets with the host's modes and the services run
+	@# as nonroot: this development key must be readable. Production keys live
+	@# in SSM Parameter Store.
+	chmod 0644 data/keys/signing-key.pem
+
+up: ## docker compose: PostgreSQL and the standalone on :8080
+	$(COMPOSE) --profile standalone up -d --build
+
+up-services: keys ## docker compose: PostgreSQL, the four services and the gateway on :8080
+	$(COMPOSE) --profile services up -d --build
+
+down: ## docker compose: stop everything (the PostgreSQL volume stays)
+	$(COMPOSE) --profile standalone --profile services down
+
 lint: ## check formatting (gofmt) and vet the code
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd $(CHECKS) && $(GO) vet ./...
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

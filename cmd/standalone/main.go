@@ -7,17 +7,21 @@
 //	standalone migrate                 bring the database schema up to date
 //	standalone admin grant USERNAME    make the user an admin
 //	standalone admin revoke USERNAME   make the admin a plain user again
+//	standalone keygen DIR              make a signing key pair for the services
 package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/httpapi"
@@ -44,6 +48,8 @@ const usage = `Usage:
   standalone migrate                 bring the database schema up to date
   standalone admin grant USERNAME    give the user the admin role
   standalone admin revoke USERNAME   take the admin role away
+  standalone keygen DIR              write DIR/signing-key.pem (if missing) and
+                                     DIR/public-key.pem, for the services
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -76,6 +82,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stdout, "%s is now %s\n", u.Username, u.Role)
 			return nil
 		})
+	case "keygen":
+		if len(args) != 1 {
+			fmt.Fprint(stderr, usage)
+			return errors.New("keygen takes: DIR")
+		}
+		return keygen(args[0], stdout)
 	case "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -97,4 +109,23 @@ func withStores(ctx context.Context, fn func(*server.Stores) error) error {
 	}
 	defer st.Close()
 	return fn(st)
+}
+
+// keygen makes (or keeps) the signing key in dir and writes its public key
+// beside it: the users service gets the first, every service the second.
+func keygen(dir string, stdout io.Writer) error {
+	priv, err := auth.LoadOrCreatePrivateKey(filepath.Join(dir, "signing-key.pem"))
+	if err != nil {
+		return err
+	}
+	pub, err := auth.MarshalPublicKeyPEM(priv.Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "public-key.pem")
+	if err := os.WriteFile(path, pub, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "signing key: %s\npublic key:  %s\n", filepath.Join(dir, "signing-key.pem"), path)
+	return nil
 }

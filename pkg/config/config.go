@@ -36,6 +36,7 @@ type Config struct {
 	SigningKey     string `envconfig:"SIGNING_KEY" desc:"Ed25519 private key (PKCS #8 PEM) that signs access tokens; users group only"`
 	SigningKeyFile string `envconfig:"SIGNING_KEY_FILE" desc:"file holding SIGNING_KEY; the standalone creates DATA_DIR/signing-key.pem when neither is set"`
 	PublicKeys     string `envconfig:"PUBLIC_KEYS" desc:"Ed25519 public keys (PEM, several during a rotation) that verify access tokens; default: the signing key's"`
+	PublicKeysFile string `envconfig:"PUBLIC_KEYS_FILE" desc:"file holding PUBLIC_KEYS"`
 	Issuer         string `envconfig:"TOKEN_ISSUER" default:"chirper" desc:"iss of access tokens"`
 	Audience       string `envconfig:"TOKEN_AUDIENCE" default:"chirper-api" desc:"aud of access tokens"`
 
@@ -57,6 +58,25 @@ type Config struct {
 	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"time between failing readiness and closing the listener, so a load balancer stops routing here first"`
 
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+}
+
+// Local is the configuration of the local multi-service run
+// (deploy/local) and of its gateway in docker compose.
+type Local struct {
+	ReadInstances int               `envconfig:"READ_INSTANCES" default:"2" desc:"local run: instances of each read service (list-chirps, get-chirp)"`
+	Upstreams     map[string]string `envconfig:"UPSTREAMS" desc:"gateway only: group:URL pairs, comma-separated, several URLs of one group separated by spaces"`
+}
+
+// LoadLocal reads the local run's configuration from the environment.
+func LoadLocal() (*Local, error) {
+	var l Local
+	if err := envconfig.Process(Prefix, &l); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if l.ReadInstances < 1 {
+		return nil, errors.New("CHIRPER_READ_INSTANCES must be 1 or more")
+	}
+	return &l, nil
 }
 
 // Load reads the configuration from the environment and checks it.

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/gorilla/mux"
 
@@ -35,23 +36,15 @@ type Options struct {
 }
 
 // NewHandler returns the API serving the groups, every one of their routes
-// from the routing table and nothing else: other paths answer 404 and other
-// methods 405 with Allow, as problem details.
+// from the routing table and nothing else (see NewRouter), behind the
+// middleware: request ids, logs, metrics, panic recovery, authentication and
+// rate limits.
 func NewHandler(o Options, groups ...Group) (http.Handler, error) {
-	r := mux.NewRouter()
-	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeProblem(w, req, http.StatusNotFound, "no such resource", nil)
-	})
-	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
-		writeProblem(w, req, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here", req.Method), nil)
-	})
-	r.Use(routeName)
-	for _, g := range groups {
-		if err := mount(r, g); err != nil {
-			return nil, err
-		}
+	r, err := NewRouter(groups...)
+	if err != nil {
+		return nil, err
 	}
+	r.Use(routeName)
 	var h http.Handler = r
 	h = rateLimit(NewLimiter(o.RateLimit), h)
 	h = authenticate(o.Logger, o.Verifier, o.Users, h)
@@ -61,6 +54,41 @@ func NewHandler(o Options, groups ...Group) (http.Handler, error) {
 	}
 	return observe(o.Logger, o.Metrics, clientIP.Of, h), nil
 }
+
+// NewRouter routes the groups' routes of the routing table to their
+// handlers. Other paths answer 404; a method that the table gives to a group
+// not mounted here also answers 404 (this binary does not own it), and any
+// other method 405 with Allow; all as problem details.
+func NewRouter(groups ...Group) (*mux.Router, error) {
+	r := mux.NewRouter()
+	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeProblem(w, req, http.StatusNotFound, "no such resource", nil)
+	})
+	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var match mux.RouteMatch
+		if fullTable().Match(req, &match) && match.MatchErr == nil {
+			writeProblem(w, req, http.StatusNotFound, "no such resource here: another service serves it", nil)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req), ", "))
+		writeProblem(w, req, http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed here", req.Method), nil)
+	})
+	for _, g := range groups {
+		if err := mount(r, g); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// fullTable matches requests against every route of the table.
+var fullTable = sync.OnceValue(func() *mux.Router {
+	r := mux.NewRouter()
+	for _, route := range Routes {
+		r.Handle(route.Path, http.NotFoundHandler()).Methods(route.methods()...)
+	}
+	return r
+})
 
 // mount registers the group's handlers on r in routing-table order, and
 // fails unless they are exactly the group's routes in the table.
@@ -76,11 +104,7 @@ func mount(r *mux.Router, g Group) error {
 			return fmt.Errorf("httpapi: group %s has no handler for %s", g.Name, key)
 		}
 		seen++
-		methods := []string{route.Method}
-		if route.Method == http.MethodGet {
-			methods = append(methods, http.MethodHead)
-		}
-		r.Handle(route.Path, h).Methods(methods...)
+		r.Handle(route.Path, h).Methods(route.methods()...)
 	}
 	if seen != len(g.Handlers) {
 		var extra []string

@@ -46,6 +46,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 		Instance:  r.URL.Path,
 		RequestID: requestID(r.Context()),
 	}
+	if p.RequestID == "" { // outside the API's middleware, as in the gateway
+		p.RequestID = r.Header.Get("X-Request-Id")
+	}
 	for _, f := range fields {
 		p.Errors = append(p.Errors, problemField{Field: f.Field, Message: f.Message})
 	}
@@ -89,3 +92,9 @@ func badRequest(w http.ResponseWriter, r *http.Request, detail string, fields ..
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// WriteProblem answers with a problem details document, for handlers outside
+// this package (the gateway).
+func WriteProblem(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeProblem(w, r, status, detail, nil)
+}

@@ -39,3 +39,11 @@ var Routes = []Route{
 	{GroupCreateChirp, "POST", "/v1/chirps"},
 	{GroupCreateChirp, "DELETE", "/v1/chirps/{id:[0-9]+}"},
 }
+
+// methods are the HTTP methods the route answers: HEAD too for a GET.
+func (r Route) methods() []string {
+	if r.Method == "GET" {
+		return []string{"GET", "HEAD"}
+	}
+	return []string{r.Method}
+}

@@ -3,15 +3,20 @@ package server
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"syscall"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -33,6 +38,7 @@ type Binary struct {
 func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(b.Name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	healthcheck := fs.Bool("healthcheck", false, "probe this binary's /healthz on CHIRPER_HTTP_ADDR and exit 0 if it answers 200 (for container health checks)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: %s [flags]\n\nServes the endpoint groups %v.\n\nFlags:\n", b.Name, b.Groups)
 		fs.PrintDefaults()
@@ -49,6 +55,9 @@ func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if *healthcheck {
+		return probeHealth(ctx, cfg)
+	}
 	log := NewLogger(stdout, cfg.LogLevel)
 	srv, err := Build(ctx, b, cfg, log)
 	if err != nil {
@@ -59,6 +68,47 @@ func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return srv.Serve(ctx)
+}
+
+// Main is the whole main function of a binary: it runs b until SIGTERM or
+// SIGINT and exits 1 with the error, if any.
+func Main(b Binary) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := Run(ctx, b, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", b.Name, err)
+		os.Exit(1)
+	}
+}
+
+// probeHealth asks the local public listener for /healthz, so that a
+// container health check needs no shell or curl.
+func probeHealth(ctx context.Context, cfg *config.Config) error {
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: CHIRPER_HTTP_ADDR: %w", err)
+	}
+	scheme := "http"
+	client := &http.Client{Timeout: 3 * time.Second}
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
+		// The probe checks this process on loopback, not its certificate.
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://127.0.0.1:"+port+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // NewLogger returns the JSON logger every binary writes with.
@@ -159,11 +209,18 @@ func loadKeys(b Binary, cfg *config.Config) (ed25519.PrivateKey, []ed25519.Publi
 			return nil, nil, fmt.Errorf("signing key: %w", err)
 		}
 	}
+	publicPEM := []byte(cfg.PublicKeys)
+	if len(publicPEM) == 0 && cfg.PublicKeysFile != "" {
+		var err error
+		if publicPEM, err = os.ReadFile(cfg.PublicKeysFile); err != nil {
+			return nil, nil, fmt.Errorf("CHIRPER_PUBLIC_KEYS_FILE: %w", err)
+		}
+	}
 	switch {
-	case cfg.PublicKeys != "":
-		pubs, err := auth.ParsePublicKeysPEM([]byte(cfg.PublicKeys))
+	case len(publicPEM) > 0:
+		pubs, err := auth.ParsePublicKeysPEM(publicPEM)
 		if err != nil {
-			return nil, nil, fmt.Errorf("CHIRPER_PUBLIC_KEYS: %w", err)
+			return nil, nil, fmt.Errorf("public keys: %w", err)
 		}
 		return signingKey, pubs, nil
 	case signingKey != nil:

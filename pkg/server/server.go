@@ -99,6 +99,10 @@ func writeStatus(w http.ResponseWriter, code int, status string) {
 	fmt.Fprintf(w, "{\"status\":%q}\n", status)
 }
 
+// Handler is the public listener's handler: the API with /healthz and
+// /readyz.
+func (s *Server) Handler() http.Handler { return s.public.Handler }
+
 // Open listens on the configured addresses, so that a taken port fails at
 // once, before anything is served.
 func (s *Server) Open() error {
