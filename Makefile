@@ -24,8 +24,8 @@ run-services: build ## run the four services and their gateway on :8080 (starts 
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
 test: ## run every test, PostgreSQL included (starts a throwaway server unless TEST_DATABASE_URL is set)
-	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname -- -count=1 -race ./...
-	cd $(CHECKS) && $(GO) test -count=1 ./...
+	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
+		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 
 test-short: ## run the tests that need no PostgreSQL (they say loudly that they skip)
 	$(GO) test ./...
