@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/chirper/chirper/pkg/apitest"
@@ -17,18 +16,6 @@ import (
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
 )
-
-// logBuffer collects the instances' logs for a failing test's output.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
 
 // TestServicesBehindGateway runs the whole API contract through the gateway
 // against the four services, as separate processes, on PostgreSQL: it
@@ -56,17 +43,20 @@ func TestServicesBehindGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	logs := &logBuffer{}
+	var logBuf bytes.Buffer
+	logs := &lockedWriter{w: &logBuf}
 	c, err := startCluster(ctx, cfg, local, bin, logs)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, logs.b.String())
+		t.Fatalf("%v\n%s", err, logBuf.String())
 	}
 	t.Cleanup(func() {
 		if err := c.stop(); err != nil {
 			t.Errorf("stopping the services: %v", err)
 		}
 		if t.Failed() {
-			t.Logf("service logs:\n%s", logs.b.String())
+			logs.mu.Lock()
+			t.Logf("service logs:\n%s", logBuf.String())
+			logs.mu.Unlock()
 		}
 	})
 	if got := len(c.instances); got != 6 {

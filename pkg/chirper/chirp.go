@@ -163,6 +163,17 @@ type ChirpPage struct {
 	NextBeforeID int64
 }
 
+// NewChirpPage makes a page of at most limit chirps from a list read with
+// one row more than limit: that extra row, when there is one, says that a
+// next page exists.
+func NewChirpPage(chirps []*Chirp, limit int) *ChirpPage {
+	if len(chirps) <= limit {
+		return &ChirpPage{Chirps: chirps}
+	}
+	chirps = chirps[:limit]
+	return &ChirpPage{Chirps: chirps, NextBeforeID: chirps[limit-1].ID}
+}
+
 // ChirpStore keeps chirps.
 type ChirpStore interface {
 	// CreateChirp stores c (as returned by NewChirp.Prepare) and sets its ID,

@@ -23,12 +23,18 @@ type tokensResponse struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func issueTokens(signer *auth.Signer, u *chirper.User, refresh string) (tokensResponse, error) {
+// writeTokens answers with a new access token for u and the refresh token.
+func writeTokens(w http.ResponseWriter, r *http.Request, log *slog.Logger, signer *auth.Signer, u *chirper.User, refresh string) {
 	access, err := signer.Sign(u)
-	return tokensResponse{
+	if err != nil {
+		writeError(w, r, log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	encode(w, http.StatusOK, tokensResponse{
 		AccessToken: access, TokenType: "Bearer",
 		ExpiresIn: int(signer.TTL().Seconds()), RefreshToken: refresh,
-	}, err
+	})
 }
 
 func handleLogin(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, signer *auth.Signer, sessions *auth.Sessions, limits LoginLimits) http.Handler {
@@ -62,13 +68,7 @@ func handleLogin(log *slog.Logger, users chirper.UserStore, passwords *auth.Pass
 			writeError(w, r, log, err)
 			return
 		}
-		resp, err := issueTokens(signer, u, refresh)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, resp)
+		writeTokens(w, r, log, signer, u, refresh)
 	})
 }
 
@@ -91,13 +91,7 @@ func handleRefresh(log *slog.Logger, users chirper.UserStore, signer *auth.Signe
 			writeError(w, r, log, err)
 			return
 		}
-		resp, err := issueTokens(signer, u, next)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		encode(w, http.StatusOK, resp)
+		writeTokens(w, r, log, signer, u, next)
 	})
 }
 

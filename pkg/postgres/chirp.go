@@ -131,22 +131,18 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 		return nil, translate(err)
 	}
 	defer rows.Close()
-	page := &chirper.ChirpPage{Chirps: make([]*chirper.Chirp, 0, f.Limit)}
+	chirps := make([]*chirper.Chirp, 0, f.Limit+1)
 	for rows.Next() {
 		c, err := scanChirp(rows)
 		if err != nil {
 			return nil, err
 		}
-		page.Chirps = append(page.Chirps, c)
+		chirps = append(chirps, c)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, translate(err)
 	}
-	if len(page.Chirps) > f.Limit {
-		page.Chirps = page.Chirps[:f.Limit]
-		page.NextBeforeID = page.Chirps[f.Limit-1].ID
-	}
-	return page, nil
+	return chirper.NewChirpPage(chirps, f.Limit), nil
 }
 
 // CountChirps returns how many chirps match f.
