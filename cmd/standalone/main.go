@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // withStores opens (and so migrates) the configured database for a one-off
 // command.
 func withStores(ctx context.Context, fn func(*server.Stores) error) error {
-	cfg, err := config.Load()
+	cfg, err := config.Load(ctx)
 	if err != nil {
 		return err
 	}

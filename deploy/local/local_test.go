@@ -34,7 +34,7 @@ func TestServicesBehindGateway(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	cfg, err := config.Load()
+	cfg, err := config.Load(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -58,6 +59,9 @@ type Config struct {
 	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"time between failing readiness and closing the listener, so a load balancer stops routing here first"`
 
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+
+	SSMPath         string `envconfig:"SSM_PATH" desc:"SSM Parameter Store path (such as /chirper/prod/users) whose parameters, decrypted, fill the variables the environment does not set"`
+	DatabaseIAMAuth bool   `envconfig:"DATABASE_IAM_AUTH" default:"false" desc:"sign in to PostgreSQL (RDS Proxy) with a fresh IAM token per connection instead of a password; region from AWS_REGION"`
 }
 
 // Local is the configuration of the local multi-service run
@@ -79,8 +83,12 @@ func LoadLocal() (*Local, error) {
 	return &l, nil
 }
 
-// Load reads the configuration from the environment and checks it.
-func Load() (*Config, error) {
+// Load reads the configuration from the environment, after filling it from
+// SSM Parameter Store when CHIRPER_SSM_PATH is set, and checks it.
+func Load(ctx context.Context) (*Config, error) {
+	if err := applySSM(ctx); err != nil {
+		return nil, err
+	}
 	var c Config
 	if err := envconfig.Process(Prefix, &c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -51,7 +51,7 @@ func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer)
 		}
 		return err
 	}
-	cfg, err := config.Load()
+	cfg, err := config.Load(ctx)
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func testConfig(tb testing.TB) *config.Config {
 	for _, k := range []string{"CHIRPER_HTTP_ADDR", "CHIRPER_ADMIN_ADDR"} {
 		tb.Setenv(k, "127.0.0.1:0")
 	}
-	cfg, err := config.Load()
+	cfg, err := config.Load(context.Background())
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -55,8 +56,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, standalone bool) (*Stor
 	case kind == config.SQLite:
 		return nil, errors.New("the services need PostgreSQL: set CHIRPER_DATABASE_URL=postgres://...")
 	default:
-		opts := postgres.Options{MaxOpenConns: cfg.DBMaxOpenConns}
-		db, err := postgres.Open(ctx, dsn, opts)
+		db, err := openPostgres(ctx, cfg, dsn)
 		if err != nil {
 			return nil, err
 		}
@@ -73,7 +73,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, standalone bool) (*Stor
 		st.Users, st.Chirps, st.Tokens = postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db)
 		st.ReadChirps = st.Chirps
 		if cfg.DatabaseReadURL != "" {
-			replica, err := postgres.Open(ctx, cfg.DatabaseReadURL, opts)
+			replica, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
 			if err != nil {
 				st.Close()
 				return nil, fmt.Errorf("read replica: %w", err)
@@ -83,6 +83,24 @@ func OpenStores(ctx context.Context, cfg *config.Config, standalone bool) (*Stor
 		}
 	}
 	return st, nil
+}
+
+// openPostgres opens a pool on dsn, signing in with IAM tokens when the
+// configuration asks for it.
+func openPostgres(ctx context.Context, cfg *config.Config, dsn string) (*postgres.DB, error) {
+	opts := postgres.Options{MaxOpenConns: cfg.DBMaxOpenConns}
+	if !cfg.DatabaseIAMAuth {
+		return postgres.Open(ctx, dsn, opts)
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration for IAM database authentication: %w", err)
+	}
+	connector, err := postgres.NewIAMConnector(dsn, awsCfg.Region, awsCfg.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	return postgres.OpenConnector(ctx, connector, opts)
 }
 
 // Ping reports whether every database answers.
