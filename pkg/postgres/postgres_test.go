@@ -93,3 +93,36 @@ func TestOpen(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceRoles checks the least privilege of each service's role: what
+// its group needs, and nothing else.
+func TestServiceRoles(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	tests := []struct {
+		role, table, privilege string
+		want                   bool
+	}{
+		{"chirper_users", "users", "INSERT", true},
+		{"chirper_users", "refresh_tokens", "UPDATE", true},
+		{"chirper_users", "chirps", "INSERT", false},
+		{"chirper_list_chirps", "chirps", "SELECT", true},
+		{"chirper_list_chirps", "chirps", "INSERT", false},
+		{"chirper_list_chirps", "users", "UPDATE", false},
+		{"chirper_list_chirps", "refresh_tokens", "SELECT", false},
+		{"chirper_get_chirp", "chirps", "DELETE", false},
+		{"chirper_create_chirp", "chirps", "INSERT", true},
+		{"chirper_create_chirp", "chirp_tags", "DELETE", true},
+		{"chirper_create_chirp", "users", "DELETE", false},
+		{"chirper_create_chirp", "refresh_tokens", "SELECT", false},
+	}
+	for _, tc := range tests {
+		var got bool
+		if err := db.QueryRowContext(ctx, `SELECT has_table_privilege($1, $2, $3)`, tc.role, tc.table, tc.privilege).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("%s %s on %s = %v, want %v", tc.role, tc.privilege, tc.table, got, tc.want)
+		}
+	}
+}
