@@ -6,9 +6,14 @@ BENCH_OUT ?= $(BIN)/bench.txt
 WITH_PG   := deploy/scripts/with-postgres.sh
 CHECKS    := deploy/checks
 COMPOSE   ?= docker compose
+# The CloudFormation resource specification the templates are checked against.
+CFN_SPEC_PKG := @aws-cdk/aws-service-spec@0.1.216
+# Run in its own module: its YAML library clashes with compose-go's.
+ACTIONLINT   := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-services test test-short bench loadtest images-check keys up up-services down lint fmt clean
+.PHONY: help build run run-services cfn-generate test test-short bench loadtest images-check keys up up-services down lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,8 +28,8 @@ run-services: build ## run the four services and their gateway on :8080 (starts 
 	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
-test: ## run every test, PostgreSQL included (starts a throwaway server unless TEST_DATABASE_URL is set)
-	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
+test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks included (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
+	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 
 test-short: ## run the tests that need no PostgreSQL (they say loudly that they skip)
@@ -37,6 +42,12 @@ bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirp
 
 loadtest: ## requests/s and p99 of the standalone on PostgreSQL under wrk (64 connections, 127.0.0.1)
 	$(WITH_PG) deploy/scripts/loadtest.sh
+
+$(CFN_SPEC):
+	npm install --no-audit --no-fund --silent --prefix $(BIN)/cfn-spec $(CFN_SPEC_PKG)
+
+cfn-generate: ## write deploy/cloudformation/app.yaml from the routing table and its template
+	cd $(CHECKS) && $(GO) run ./cmd/gen-app -o ../cloudformation/app.yaml
 
 images-check: ## run every Dockerfile's build command as a plain command and report the binary sizes
 	cd $(CHECKS) && $(GO) run ./cmd/images-check -root ../..
@@ -62,6 +73,7 @@ lint: ## check formatting (gofmt) and vet the code
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd $(CHECKS) && $(GO) vet ./...
+	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

@@ -6,6 +6,7 @@ require (
 	github.com/chirper/chirper v0.0.0-00010101000000-000000000000
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/moby/buildkit v0.34.2
+	go.yaml.in/yaml/v3 v3.0.6
 )
 
 require (
