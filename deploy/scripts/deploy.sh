@@ -16,7 +16,7 @@ cd "$(dirname "$0")/../.."
 
 env_name=${1:?usage: deploy.sh ENVIRONMENT IMAGE_TAG}
 tag=${2:?usage: deploy.sh ENVIRONMENT IMAGE_TAG}
-: "${CERTIFICATE_ARN:?set CERTIFICATE_ARN to the API domain's ACM certificate}"
+: "${CERTIFICATE_ARN:?set CERTIFICATE_ARN to the ACM certificate of the API domain}"
 : "${AWS_REGION:?set AWS_REGION}"
 account=$(aws sts get-caller-identity --query Account --output text)
 role=${CFN_ROLE_ARN:-arn:aws:iam::${account}:role/chirper-cloudformation}
@@ -33,10 +33,24 @@ stack() { # stack NAME [PARAMETER=VALUE ...]
     --parameter-overrides EnvironmentName="$env_name" "$@"
 }
 
+# Tasks per service at least (the auto scaling minimum); override with
+# USERS_MIN_TASKS and the like.
+scaling=(
+  UsersMinTasks="${USERS_MIN_TASKS:-2}" ListChirpsMinTasks="${LIST_CHIRPS_MIN_TASKS:-2}"
+  GetChirpMinTasks="${GET_CHIRP_MIN_TASKS:-2}" CreateChirpMinTasks="${CREATE_CHIRP_MIN_TASKS:-2}"
+)
+
 stack network
 stack data
+if ! aws cloudformation describe-stacks --stack-name "${env_name}-chirper-app" >/dev/null 2>&1; then
+  # First deploy: the services refuse to start on an empty schema, so the
+  # app stack is made with no tasks, the migration runs, then they start.
+  echo "deploy: first deploy of ${env_name}: the app stack starts with no tasks" >&2
+  stack app ImageTag="$tag" CertificateArn="$CERTIFICATE_ARN" \
+    UsersMinTasks=0 ListChirpsMinTasks=0 GetChirpMinTasks=0 CreateChirpMinTasks=0
+fi
 deploy/scripts/migrate.sh "$env_name" "$tag"
-stack app ImageTag="$tag" CertificateArn="$CERTIFICATE_ARN"
+stack app ImageTag="$tag" CertificateArn="$CERTIFICATE_ARN" "${scaling[@]}"
 cluster="${env_name}-chirper"
 aws ecs wait services-stable --cluster "$cluster" --services users list-chirps get-chirp create-chirp
 for svc in users list-chirps get-chirp create-chirp; do

@@ -5,19 +5,15 @@
 # task in the private subnets, before the services roll, and fails unless it
 # exits 0. It registers a revision of the app stack's migration task
 # definition with the new image (the stack's own revision still names the
-# old one until the app stack is updated). On the first deploy, when the app
-# stack does not exist yet, the services start after the stack creates them
-# and the standalone image migrates from the stack's own task definition.
+# old one until the app stack is updated). deploy.sh creates the app stack
+# (with no tasks) before the first migration.
 set -euo pipefail
 env_name=${1:?usage: migrate.sh ENVIRONMENT IMAGE_TAG}
 tag=${2:?usage: migrate.sh ENVIRONMENT IMAGE_TAG}
 family="${env_name}-chirper-migrate"
 cluster="${env_name}-chirper"
 
-if ! current=$(aws ecs describe-task-definition --task-definition "$family" --query taskDefinition --output json 2>/dev/null); then
-  echo "migrate: no $family task definition yet (first deploy); the app stack will create it" >&2
-  exit 0
-fi
+current=$(aws ecs describe-task-definition --task-definition "$family" --query taskDefinition --output json)
 image=$(printf '%s' "$current" | jq -r '.containerDefinitions[0].image | sub(":[^:]+$"; "")'):"$tag"
 revision=$(printf '%s' "$current" | jq --arg image "$image" '
   .containerDefinitions[0].image = $image
