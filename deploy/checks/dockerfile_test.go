@@ -1,7 +1,9 @@
 package checks_test
 
 import (
+	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -86,5 +88,16 @@ func checkImage(t *testing.T, img checks.Image) {
 	}
 	if strings.HasPrefix(img.Package, "./cmd/") && health != "CMD /"+binary+" -healthcheck" {
 		t.Errorf("HEALTHCHECK %q, want CMD /%s -healthcheck", health, binary)
+	}
+}
+
+// TestScriptsParse has bash parse every script the project runs.
+func TestScriptsParse(t *testing.T) {
+	scripts, _ := filepath.Glob(filepath.Join(root, "deploy/scripts/*.sh"))
+	scripts = append(scripts, filepath.Join(root, ".ci/run"))
+	for _, s := range scripts {
+		if out, err := exec.Command("bash", "-n", s).CombinedOutput(); err != nil {
+			t.Errorf("%s: %v\n%s", s, err, out)
+		}
 	}
 }

@@ -100,7 +100,9 @@ var (
 // Ref, GetAtt, Sub variable and Condition naming something that exists.
 func (s *Spec) Validate(t *Template) []error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("%s: "+format, append([]any{t.Path}, args...)...)) }
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{t.Path}, args...)...))
+	}
 	for k := range t.Root {
 		if !slices.Contains(topLevelKeys, k) {
 			bad("unknown top-level section %q", k)
