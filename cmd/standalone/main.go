@@ -26,6 +26,7 @@ import (
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/httpapi"
 	"github.com/chirper/chirper/pkg/server"
+	"github.com/chirper/chirper/pkg/sqlite"
 )
 
 func main() {
@@ -41,6 +42,20 @@ var binary = server.Binary{
 	Name:       "standalone",
 	Groups:     []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp},
 	Standalone: true,
+	OpenSQLite: openSQLite,
+}
+
+// openSQLite opens and migrates the SQLite file at path.
+func openSQLite(ctx context.Context, path string) (*server.Stores, error) {
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db)), nil
 }
 
 const usage = `Usage:
@@ -103,7 +118,7 @@ func withStores(ctx context.Context, fn func(*server.Stores) error) error {
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStores(ctx, cfg, true)
+	st, err := server.OpenStores(ctx, cfg, binary)
 	if err != nil {
 		return err
 	}

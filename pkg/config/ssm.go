@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/smithy-go"
 )
@@ -69,11 +68,12 @@ func applySSM(ctx context.Context) error {
 	if path == "" {
 		return nil
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	a, err := LoadAWS()
 	if err != nil {
-		return fmt.Errorf("config: AWS configuration for SSM: %w", err)
+		return fmt.Errorf("%w (needed for %s)", err, SSMPathVar)
 	}
-	vars, err := LoadSSM(ctx, ssm.NewFromConfig(awsCfg), path)
+	client := ssm.New(ssm.Options{Region: a.Region, Credentials: a.Credentials, BaseEndpoint: endpointFor("ssm")})
+	vars, err := LoadSSM(ctx, client, path)
 	if err != nil {
 		return err
 	}

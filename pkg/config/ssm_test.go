@@ -89,7 +89,6 @@ func useFake(t *testing.T, f *fakeSSM) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_SSM": srv.URL, "AWS_REGION": "eu-west-1",
 		"AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
-		"AWS_EC2_METADATA_DISABLED": "true", "AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
 	} {
 		t.Setenv(k, v)
 	}

@@ -28,9 +28,10 @@ import (
 
 // Binary describes one Chirper executable.
 type Binary struct {
-	Name       string   // the command name, for -h
-	Groups     []string // the endpoint groups it serves (httpapi.Group*)
-	Standalone bool     // may use SQLite, migrates at start, makes its own signing key
+	Name       string       // the command name, for -h
+	Groups     []string     // the endpoint groups it serves (httpapi.Group*)
+	Standalone bool         // migrates at start, makes its own signing key
+	OpenSQLite SQLiteOpener // lets it run on SQLite (the standalone's)
 }
 
 // Run is the whole life of a serving binary: flags, configuration, stores,
@@ -121,7 +122,7 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 // Build opens the stores and assembles the server of the binary's groups
 // without listening yet.
 func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) (*Server, error) {
-	st, err := OpenStores(ctx, cfg, b.Standalone)
+	st, err := OpenStores(ctx, cfg, b)
 	if err != nil {
 		return nil, err
 	}

@@ -238,7 +238,7 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = dsn
 	ctx := context.Background()
-	st, err := server.OpenStores(ctx, cfg, true)
+	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "standalone", Standalone: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,12 +276,12 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 func TestServiceRefusesOldSchema(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = pgtest.NewDatabase(t) // empty: never migrated
-	_, err := server.OpenStores(context.Background(), cfg, false)
+	_, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"})
 	if err == nil || !strings.Contains(err.Error(), "migrate") {
 		t.Fatalf("OpenStores on an unmigrated database = %v, want advice to migrate", err)
 	}
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "x.db")
-	if _, err := server.OpenStores(context.Background(), cfg, false); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+	if _, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"}); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("a service on SQLite = %v, want a refusal", err)
 	}
 }

@@ -6,15 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/postgres"
-	"github.com/chirper/chirper/pkg/sqlite"
 )
 
 // Stores are the stores of one process on its database, and a read replica's
@@ -28,59 +27,54 @@ type Stores struct {
 	pools map[string]*sql.DB // by name, for ping, metrics and close
 }
 
-// OpenStores opens the configured database. The standalone may use SQLite
-// and migrates at start; a service needs PostgreSQL and refuses to start
-// when the schema is not the one its code expects.
-func OpenStores(ctx context.Context, cfg *config.Config, standalone bool) (*Stores, error) {
+// SQLiteOpener opens the stores on a SQLite file and migrates it. Only the
+// standalone has one, so that the services do not carry SQLite.
+type SQLiteOpener func(ctx context.Context, path string) (*Stores, error)
+
+// NewStores returns the stores of one database pool; reads go to it too.
+func NewStores(db *sql.DB, users chirper.UserStore, chirps chirper.ChirpStore, tokens chirper.RefreshTokenStore) *Stores {
+	return &Stores{Users: users, Chirps: chirps, ReadChirps: chirps, Tokens: tokens, pools: map[string]*sql.DB{"primary": db}}
+}
+
+// OpenStores opens the database of b. The standalone may use SQLite and
+// migrates at start; a service needs PostgreSQL and refuses to start when
+// the schema is not the one its code expects.
+func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, error) {
 	kind, dsn, err := cfg.Database()
 	if err != nil {
 		return nil, err
 	}
-	st := &Stores{pools: map[string]*sql.DB{}}
 	switch {
-	case kind == config.SQLite && standalone:
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+	case kind == config.SQLite && b.OpenSQLite != nil:
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o700); err != nil {
 			return nil, fmt.Errorf("data directory: %w", err)
 		}
-		db, err := sqlite.Open(ctx, dsn)
-		if err != nil {
-			return nil, err
-		}
-		st.pools["primary"] = db.DB
-		if err := db.Migrate(ctx); err != nil {
-			st.Close()
-			return nil, err
-		}
-		st.Users, st.Chirps, st.Tokens = sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db)
-		st.ReadChirps = st.Chirps
+		return b.OpenSQLite(ctx, dsn)
 	case kind == config.SQLite:
 		return nil, errors.New("the services need PostgreSQL: set CHIRPER_DATABASE_URL=postgres://...")
-	default:
-		db, err := openPostgres(ctx, cfg, dsn)
-		if err != nil {
-			return nil, err
-		}
-		st.pools["primary"] = db.DB
-		if standalone {
-			err = db.Migrate(ctx)
-		} else {
-			err = db.CheckSchema(ctx)
-		}
+	}
+	db, err := openPostgres(ctx, cfg, dsn)
+	if err != nil {
+		return nil, err
+	}
+	st := NewStores(db.DB, postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db))
+	if b.Standalone {
+		err = db.Migrate(ctx)
+	} else {
+		err = db.CheckSchema(ctx)
+	}
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cfg.DatabaseReadURL != "" {
+		replica, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
 		if err != nil {
 			st.Close()
-			return nil, err
+			return nil, fmt.Errorf("read replica: %w", err)
 		}
-		st.Users, st.Chirps, st.Tokens = postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db)
-		st.ReadChirps = st.Chirps
-		if cfg.DatabaseReadURL != "" {
-			replica, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
-			if err != nil {
-				st.Close()
-				return nil, fmt.Errorf("read replica: %w", err)
-			}
-			st.pools["replica"] = replica.DB
-			st.ReadChirps = postgres.NewChirpStore(replica)
-		}
+		st.pools["replica"] = replica.DB
+		st.ReadChirps = postgres.NewChirpStore(replica)
 	}
 	return st, nil
 }
@@ -92,11 +86,11 @@ func openPostgres(ctx context.Context, cfg *config.Config, dsn string) (*postgre
 	if !cfg.DatabaseIAMAuth {
 		return postgres.Open(ctx, dsn, opts)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	a, err := config.LoadAWS()
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration for IAM database authentication: %w", err)
+		return nil, fmt.Errorf("IAM database authentication: %w", err)
 	}
-	connector, err := postgres.NewIAMConnector(dsn, awsCfg.Region, awsCfg.Credentials)
+	connector, err := postgres.NewIAMConnector(dsn, a.Region, a.Credentials)
 	if err != nil {
 		return nil, err
 	}
