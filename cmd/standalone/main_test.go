@@ -179,7 +179,7 @@ func TestZeroConfiguration(t *testing.T) {
 	for round := range 2 {
 		t.Run(fmt.Sprintf("Start%d", round+1), func(t *testing.T) {
 			s := startStandalone(t, map[string]string{"CHIRPER_DATA_DIR": dir, "CHIRPER_SIGNING_KEY": ""})
-			c := client.New(s.URL, nil)
+			c := client.New(s.URL, apitest.ValidatingClient(t, s.URL))
 			if round == 0 {
 				if _, err := c.Register(ctx, client.Registration{Username: "zero", Password: "zero config"}); err != nil {
 					t.Fatal(err)
@@ -214,7 +214,7 @@ func TestRateLimits(t *testing.T) {
 		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":  "4",
 	})
 	ctx := context.Background()
-	c := client.New(s.URL, nil)
+	c := client.New(s.URL, apitest.ValidatingClient(t, s.URL))
 	get := func() *client.Response {
 		resp, err := c.Raw(ctx, "GET", "/v1/chirps", "", nil, nil)
 		if err != nil {
@@ -281,7 +281,8 @@ func TestRateLimits(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	s := startStandalone(t, nil)
-	if _, err := http.Get(s.URL + "/v1/chirps"); err != nil {
+	api := apitest.ValidatingClient(t, s.URL)
+	if _, err := api.Get(s.URL + "/v1/chirps"); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(s.Admin + "/metrics")
@@ -299,7 +300,7 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("metrics lack %s", want)
 		}
 	}
-	pub, err := http.Get(s.URL + "/metrics")
+	pub, err := api.Get(s.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
