@@ -180,6 +180,11 @@ type ChirpStore interface {
 	// Author and CreatedAt. ENOTFOUND when the author does not exist.
 	CreateChirp(ctx context.Context, c *Chirp) error
 
+	// CreateChirps stores every chirp at once (one statement where the
+	// database allows) and sets their ID, Author and CreatedAt. Either all
+	// are stored or none: ENOTFOUND when an author does not exist.
+	CreateChirps(ctx context.Context, chirps []*Chirp) error
+
 	// FindChirpByID returns the chirp with the id. ENOTFOUND when there is
 	// none.
 	FindChirpByID(ctx context.Context, id int64) (*Chirp, error)

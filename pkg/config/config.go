@@ -49,6 +49,8 @@ type Config struct {
 	RateLimitWindow      time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"1m" desc:"window of RATE_LIMIT and the login limits"`
 	LoginLimitPerUser    int           `envconfig:"LOGIN_LIMIT_PER_USERNAME" default:"10" desc:"login attempts per window per username"`
 	LoginLimitPerAddress int           `envconfig:"LOGIN_LIMIT_PER_ADDRESS" default:"30" desc:"login attempts per window per client address"`
+	WriteBatch           int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
+	WriteWriters         int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently"`
 	TrustedProxies       []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
 
 	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s" desc:"time to read request headers"`
@@ -110,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimit < 0 || c.RateLimitWindow <= 0 {
 		errs = append(errs, errors.New("CHIRPER_RATE_LIMIT must be 0 or more and CHIRPER_RATE_LIMIT_WINDOW positive"))
+	}
+	if c.WriteBatch < 1 || c.WriteWriters < 1 {
+		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH and CHIRPER_WRITE_WRITERS must be 1 or more"))
 	}
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)

@@ -3,9 +3,12 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -44,26 +47,77 @@ func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
 
 // CreateChirp stores the chirp and its tag rows in one statement.
 func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
-	err := s.db.QueryRowContext(ctx, `
-		WITH c AS (
-			INSERT INTO chirps (author_id, message, tags)
-			VALUES ($1, $2, $3)
-			RETURNING id, author_id, created_at
+	return s.CreateChirps(ctx, []*chirper.Chirp{c})
+}
+
+// CreateChirps stores the chirps and their tag rows in one statement. Ids
+// are drawn first, so that each returned row maps back to its input.
+func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
+	if len(chirps) == 0 {
+		return nil
+	}
+	authors := make([]int64, len(chirps))
+	messages := make([]string, len(chirps))
+	tags := make([]string, len(chirps))
+	for i, c := range chirps {
+		if c.Tags == nil {
+			c.Tags = []string{}
+		}
+		b, err := json.Marshal(c.Tags)
+		if err != nil {
+			return err
+		}
+		authors[i], messages[i], tags[i] = c.AuthorID, c.Message, string(b)
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		WITH input AS (
+			SELECT nextval(pg_get_serial_sequence('chirps', 'id')) AS id, t.ord, t.author_id, t.message,
+			       ARRAY(SELECT json_array_elements_text(t.tags::json)) AS tags
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS t(author_id, message, tags, ord)
+		), c AS (
+			INSERT INTO chirps (id, author_id, message, tags) OVERRIDING SYSTEM VALUE
+			SELECT id, author_id, message, tags FROM input
+			RETURNING id, author_id, tags, created_at
 		), t AS (
 			INSERT INTO chirp_tags (tag, chirp_id)
-			SELECT tag, c.id FROM c, unnest($3::text[]) AS tag
+			SELECT tag, c.id FROM c, unnest(c.tags) AS tag
 		)
-		SELECT c.id, u.username, c.created_at FROM c JOIN users u ON u.id = c.author_id`,
-		c.AuthorID, c.Message, pq.StringArray(c.Tags),
-	).Scan(&c.ID, &c.Author, &c.CreatedAt)
-	if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
+		SELECT input.ord, c.id, u.username, c.created_at
+		FROM c JOIN input ON input.id = c.id JOIN users u ON u.id = c.author_id`,
+		pq.Array(authors), pq.Array(messages), pq.Array(tags))
+	if err != nil {
+		return translateCreate(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var ord int
+		var created time.Time
+		var id int64
+		var author string
+		if err := rows.Scan(&ord, &id, &author, &created); err != nil {
+			return translateCreate(err)
+		}
+		c := chirps[ord-1]
+		c.ID, c.Author, c.CreatedAt = id, author, created.UTC()
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return translateCreate(err)
+	}
+	if n != len(chirps) {
+		return fmt.Errorf("postgres: stored %d of %d chirps", n, len(chirps))
+	}
+	return nil
+}
+
+// translateCreate names the missing author of a failed insert.
+func translateCreate(err error) error {
+	err = translate(err)
+	if chirper.ErrorCode(err) == chirper.ENOTFOUND {
 		return chirper.Errorf(chirper.ENOTFOUND, "author not found")
 	}
-	if err != nil {
-		return translate(err)
-	}
-	c.CreatedAt = c.CreatedAt.UTC()
-	return nil
+	return err
 }
 
 // FindChirpByID returns the chirp with the id.

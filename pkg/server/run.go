@@ -126,6 +126,9 @@ func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) 
 	if err != nil {
 		return nil, err
 	}
+	if slices.Contains(b.Groups, httpapi.GroupCreateChirp) && cfg.WriteBatch > 1 {
+		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch)
+	}
 	handler, reg, err := buildAPI(b, cfg, log, st)
 	if err != nil {
 		st.Close()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -24,7 +25,16 @@ type Stores struct {
 	ReadChirps chirper.ChirpStore
 	Tokens     chirper.RefreshTokenStore
 
-	pools map[string]*sql.DB // by name, for ping, metrics and close
+	pools   map[string]*sql.DB // by name, for ping, metrics and close
+	batcher *chirper.ChirpBatcher
+}
+
+// BatchChirpWrites sends CreateChirp through a ChirpBatcher of writers
+// goroutines and batches of at most size; Close flushes it before the
+// databases close.
+func (st *Stores) BatchChirpWrites(writers, size int) {
+	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, 10*time.Second)
+	st.Chirps = st.batcher
 }
 
 // SQLiteOpener opens the stores on a SQLite file and migrates it. Only the
@@ -107,8 +117,11 @@ func (st *Stores) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every pool.
+// Close writes the chirps still queued, then closes every pool.
 func (st *Stores) Close() error {
+	if st.batcher != nil {
+		st.batcher.Close()
+	}
 	var errs []error
 	for _, db := range st.pools {
 		errs = append(errs, db.Close())

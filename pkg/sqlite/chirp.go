@@ -49,37 +49,47 @@ func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
 
 // CreateChirp stores the chirp and its tag rows in one transaction.
 func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
-	tags, err := jsonArray(c.Tags)
-	if err != nil {
-		return err
-	}
+	return s.CreateChirps(ctx, []*chirper.Chirp{c})
+}
+
+// CreateChirps stores the chirps and their tag rows in one transaction: one
+// commit, and so one sync of the write-ahead log, for all of them.
+func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
 	createdAt := now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, `
-		INSERT INTO chirps (author_id, message, tags, created_at)
-		VALUES (?, ?, ?, ?)
-		RETURNING id, (SELECT username FROM users WHERE id = author_id)`,
-		c.AuthorID, c.Message, tags, micros(createdAt),
-	).Scan(&c.ID, &c.Author)
-	if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
-		return chirper.Errorf(chirper.ENOTFOUND, "author not found")
-	}
-	if err != nil {
-		return translate(err)
-	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO chirp_tags (tag, chirp_id)
-		SELECT value, ? FROM json_each(?)`, c.ID, tags); err != nil {
-		return translate(err)
+	for _, c := range chirps {
+		tags, err := jsonArray(c.Tags)
+		if err != nil {
+			return err
+		}
+		err = tx.QueryRowContext(ctx, `
+			INSERT INTO chirps (author_id, message, tags, created_at)
+			VALUES (?, ?, ?, ?)
+			RETURNING id, (SELECT username FROM users WHERE id = author_id)`,
+			c.AuthorID, c.Message, tags, micros(createdAt),
+		).Scan(&c.ID, &c.Author)
+		if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
+			return chirper.Errorf(chirper.ENOTFOUND, "author not found")
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO chirp_tags (tag, chirp_id)
+			SELECT value, ? FROM json_each(?)`, c.ID, tags); err != nil {
+			return translate(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return translate(err)
 	}
-	c.CreatedAt = createdAt
+	for _, c := range chirps {
+		c.CreatedAt = createdAt
+	}
 	return nil
 }
 

@@ -48,6 +48,63 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	t.Run("CreateChirps", func(t *testing.T) {
+		s := open(t)
+		alice, bob := MustCreateUser(t, s.Users, "alice"), MustCreateUser(t, s.Users, "bob")
+		var batch []*chirper.Chirp
+		for i := range 7 {
+			author, tags := alice, []string{"batch"}
+			if i%2 == 1 {
+				author, tags = bob, []string{"batch", fmt.Sprintf("odd%d", i)}
+			}
+			c, err := chirper.NewChirp{AuthorID: author.ID, Message: fmt.Sprintf("batched %d #b%d", i, i), Tags: tags}.Prepare()
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, c)
+		}
+		if err := s.Chirps.CreateChirps(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if !unique(batch) {
+			t.Fatalf("ids %v are not unique", ids(batch))
+		}
+		for i, c := range batch {
+			got, err := s.Chirps.FindChirpByID(ctx, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c) || got.Message != fmt.Sprintf("batched %d #b%d", i, i) {
+				t.Fatalf("chirp %d: stored %+v, returned %+v", i, got, c)
+			}
+		}
+		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"batch"}})
+		if err != nil || n != 7 {
+			t.Fatalf("count of #batch = %d, %v; want 7", n, err)
+		}
+		if err := s.Chirps.CreateChirps(ctx, nil); err != nil {
+			t.Fatalf("an empty batch: %v", err)
+		}
+	})
+
+	t.Run("ErrCreateChirpsAllOrNothing", func(t *testing.T) {
+		s := open(t)
+		alice := MustCreateUser(t, s.Users, "alice")
+		var batch []*chirper.Chirp
+		for _, author := range []int64{alice.ID, 424242, alice.ID} {
+			c, err := chirper.NewChirp{AuthorID: author, Message: "all or nothing #aon"}.Prepare()
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, c)
+		}
+		assertCode(t, s.Chirps.CreateChirps(ctx, batch), chirper.ENOTFOUND)
+		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"aon"}})
+		if err != nil || n != 0 {
+			t.Fatalf("%d chirps of a failed batch were stored (%v)", n, err)
+		}
+	})
+
 	t.Run("ErrAuthorNotFound", func(t *testing.T) {
 		s := open(t)
 		c, err := chirper.NewChirp{AuthorID: 12345, Message: "orphan"}.Prepare()
