@@ -9,16 +9,21 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
+
 	"github.com/chirper/chirper/pkg/apitest"
 	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/client"
+	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 )
 
@@ -338,5 +343,88 @@ func TestCommands(t *testing.T) {
 	t.Setenv("CHIRPER_DATABASE_URL", "mysql://nope")
 	if err := run(ctx, nil, &out, &out); err == nil || !strings.Contains(err.Error(), "CHIRPER_DATABASE_URL") {
 		t.Fatalf("bad database URL: %v", err)
+	}
+}
+
+// TestDatabaseDown: with the database gone, the API answers 503 problems
+// with Retry-After (never a 500), readiness fails and liveness holds.
+func TestDatabaseDown(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	s := startStandalone(t, map[string]string{"CHIRPER_DATABASE_URL": dsn})
+	ctx := context.Background()
+	c := client.New(s.URL, apitest.ValidatingClient(t, s.URL))
+	if _, err := c.Register(ctx, client.Registration{Username: "before", Password: "before the outage"}); err != nil {
+		t.Fatal(err)
+	}
+
+	admin, err := postgres.Open(ctx, pgtest.URL(t), postgres.Options{MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	u, _ := url.Parse(dsn)
+	if _, err := admin.ExecContext(ctx, "DROP DATABASE "+pq.QuoteIdentifier(strings.TrimPrefix(u.Path, "/"))+" WITH (FORCE)"); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, call := range []func() error{
+		func() error { _, err := c.ListChirps(ctx, client.Filter{}); return err },
+		func() error { _, err := c.GetUser(ctx, "before"); return err },
+		func() error { _, err := c.Login(ctx, "before", "before the outage"); return err },
+	} {
+		err := call()
+		p, ok := err.(*client.Problem)
+		if !ok || p.Status != http.StatusServiceUnavailable || p.Header.Get("Retry-After") == "" {
+			t.Fatalf("with the database gone: %v, want a 503 problem with Retry-After", err)
+		}
+		if strings.Contains(p.Detail, "pq:") || strings.Contains(p.Detail, "does not exist") {
+			t.Fatalf("the problem leaks the driver error: %q", p.Detail)
+		}
+	}
+	if code := statusOf(t, s.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Fatalf("readyz: %d", code)
+	}
+	if code := statusOf(t, s.URL+"/healthz"); code != http.StatusOK {
+		t.Fatalf("healthz: %d", code)
+	}
+}
+
+func statusOf(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestREADMESession runs the README's curl session, as printed, against a
+// fresh standalone, so that the newcomer's first steps keep working.
+func TestREADMESession(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(readme), "## A session with curl")
+	_, block, ok2 := strings.Cut(after, "```sh\n")
+	script, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("the README has no curl session")
+	}
+	s := startStandalone(t, nil)
+	script = strings.ReplaceAll(script, "localhost:8080", strings.TrimPrefix(s.URL, "http://"))
+	out, err := exec.Command("bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the session failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`"username":"alice"`, `"message":"Hello, #chirper!","tags":["intro","chirper"]`,
+		`"next_cursor":"`, "Etag: ", "HTTP/1.1 204 No Content",
+		`"title":"Not Found","status":404,"detail":"chirp not found","instance":"/v1/chirps/1"`,
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("the session's output lacks %s:\n%s", want, out)
+		}
 	}
 }

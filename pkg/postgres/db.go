@@ -137,7 +137,10 @@ func translate(err error) error {
 			return &chirper.Error{Code: chirper.EINVALID, Message: "the input is not valid"}
 		}
 		switch pqErr.Code.Class() {
-		case "08", "53", "57": // connection exception, insufficient resources, operator intervention
+		// connection exception, invalid authorization (a rotated password),
+		// invalid catalog name (the database is gone), insufficient
+		// resources, operator intervention: the database cannot serve.
+		case "08", "28", "3D", "53", "57":
 			return unavailable(err)
 		}
 		return err
