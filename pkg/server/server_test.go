@@ -25,10 +25,12 @@ import (
 	"github.com/lib/pq"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
+	"github.com/chirper/chirper/pkg/storetest"
 )
 
 // testConfig is the default configuration on loopback ports chosen by the
@@ -283,5 +285,47 @@ func TestServiceRefusesOldSchema(t *testing.T) {
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "x.db")
 	if _, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"}); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("a service on SQLite = %v, want a refusal", err)
+	}
+}
+
+// TestReadReplica: with CHIRPER_DATABASE_READ_URL the read groups' chirps
+// come from the replica, everything else from the primary. Two separate
+// databases stand in for a primary and its replica, so the test can tell
+// which one a read went to.
+func TestReadReplica(t *testing.T) {
+	ctx := context.Background()
+	cfg := testConfig(t)
+	primary, replica := pgtest.NewDatabase(t), pgtest.NewDatabase(t)
+	for _, dsn := range []string{primary, replica} {
+		db, err := postgres.Open(ctx, dsn, postgres.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	cfg.DatabaseURL, cfg.DatabaseReadURL = primary, replica
+	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "list-chirps"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	u := storetest.MustCreateUser(t, st.Users, "writer")
+	storetest.MustCreateChirp(t, st.Chirps, u.ID, "on the primary")
+	onPrimary, err := st.Chirps.CountChirps(ctx, chirper.ChirpFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	onReplica, err := st.ReadChirps.CountChirps(ctx, chirper.ChirpFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onPrimary != 1 || onReplica != 0 {
+		t.Fatalf("primary %d, replica %d: reads did not go to the replica", onPrimary, onReplica)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("Ping with both pools: %v", err)
 	}
 }
