@@ -329,3 +329,23 @@ func TestReadReplica(t *testing.T) {
 		t.Fatalf("Ping with both pools: %v", err)
 	}
 }
+
+// TestHealthcheckFlag: `-healthcheck` probes the local /healthz, so that a
+// container health check needs neither shell nor curl.
+func TestHealthcheckFlag(t *testing.T) {
+	cfg := testConfig(t)
+	s := server.New(cfg, quiet, prometheus.NewRegistry(), server.App{Handler: http.NotFoundHandler(), Ready: func(context.Context) error { return nil }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := serve(t, ctx, s)
+	t.Setenv("CHIRPER_HTTP_ADDR", s.Addr().String())
+	b := server.Binary{Name: "get-chirp", Groups: []string{"get-chirp"}}
+	var out strings.Builder
+	if err := server.Run(context.Background(), b, []string{"-healthcheck"}, &out, &out); err != nil {
+		t.Fatalf("healthcheck of a live server: %v", err)
+	}
+	cancel()
+	<-done
+	if err := server.Run(context.Background(), b, []string{"-healthcheck"}, &out, &out); err == nil {
+		t.Fatal("healthcheck of a stopped server succeeded")
+	}
+}
