@@ -11,6 +11,8 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
+var _ chirper.PasswordHasher = (*Passwords)(nil)
+
 // Passwords hashes and checks passwords with bcrypt at a fixed cost.
 type Passwords struct {
 	cost  int

@@ -10,6 +10,8 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
+var _ chirper.SessionService = (*Sessions)(nil)
+
 // Sessions issues and rotates refresh tokens: 32 random bytes handed to the
 // client as base64url, stored only as their SHA-256.
 type Sessions struct {

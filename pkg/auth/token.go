@@ -13,20 +13,17 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
-// Claims are what an access token says about its bearer.
-type Claims struct {
-	UserID   int64
-	Username string
-	Role     chirper.Role
-	Expires  time.Time
-}
-
 // tokenClaims is the JWT payload: the registered claims plus name and role.
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	Name string       `json:"name"`
 	Role chirper.Role `json:"role"`
 }
+
+var (
+	_ chirper.TokenSigner   = (*Signer)(nil)
+	_ chirper.TokenVerifier = (*Verifier)(nil)
+)
 
 // Signer issues access tokens. Only the users service (and the standalone)
 // holds one.
@@ -111,7 +108,7 @@ func NewVerifier(keys []ed25519.PublicKey, issuer, audience string) (*Verifier, 
 // Verify returns the claims of a valid token. EUNAUTHORIZED for a token that
 // is malformed, expired, for another issuer or audience, signed with another
 // algorithm or by an unknown key.
-func (v *Verifier) Verify(token string) (*Claims, error) {
+func (v *Verifier) Verify(token string) (*chirper.AccessClaims, error) {
 	var c tokenClaims
 	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
 		kid, _ := t.Header["kid"].(string)
@@ -132,5 +129,5 @@ func (v *Verifier) Verify(token string) (*Claims, error) {
 	if err != nil || id <= 0 {
 		return nil, chirper.Errorf(chirper.EUNAUTHORIZED, "the access token is not valid")
 	}
-	return &Claims{UserID: id, Username: c.Name, Role: c.Role, Expires: c.ExpiresAt.Time}, nil
+	return &chirper.AccessClaims{UserID: id, Username: c.Name, Role: c.Role, Expires: c.ExpiresAt.Time}, nil
 }

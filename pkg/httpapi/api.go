@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
@@ -29,9 +28,9 @@ type Group struct {
 type Options struct {
 	Logger    *slog.Logger
 	Metrics   *Metrics
-	Verifier  *auth.Verifier    // checks access tokens
-	Users     chirper.UserStore // resolves a token to its (still existing) user
-	RateLimit RateLimit         // per client; zero Requests for none
+	Verifier  chirper.TokenVerifier // checks access tokens
+	Users     chirper.UserStore     // resolves a token to its (still existing) user
+	RateLimit RateLimit             // per client; zero Requests for none
 	ClientIP  *ClientIP
 }
 

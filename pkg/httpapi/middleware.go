@@ -14,7 +14,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
@@ -141,7 +140,7 @@ func routeName(next http.Handler) http.Handler {
 // authenticate resolves a bearer token to its user. A request with no token
 // goes on anonymously; one with a bad token, or the token of a user who no
 // longer exists, is refused with 401.
-func authenticate(log *slog.Logger, verifier *auth.Verifier, users chirper.UserStore, next http.Handler) http.Handler {
+func authenticate(log *slog.Logger, verifier chirper.TokenVerifier, users chirper.UserStore, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := r.Header.Get("Authorization")
 		if h == "" {

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
@@ -24,7 +23,7 @@ type tokensResponse struct {
 }
 
 // writeTokens answers with a new access token for u and the refresh token.
-func writeTokens(w http.ResponseWriter, r *http.Request, log *slog.Logger, signer *auth.Signer, u *chirper.User, refresh string) {
+func writeTokens(w http.ResponseWriter, r *http.Request, log *slog.Logger, signer chirper.TokenSigner, u *chirper.User, refresh string) {
 	access, err := signer.Sign(u)
 	if err != nil {
 		writeError(w, r, log, err)
@@ -37,7 +36,7 @@ func writeTokens(w http.ResponseWriter, r *http.Request, log *slog.Logger, signe
 	})
 }
 
-func handleLogin(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, signer *auth.Signer, sessions *auth.Sessions, limits LoginLimits) http.Handler {
+func handleLogin(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits LoginLimits) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -72,7 +71,7 @@ func handleLogin(log *slog.Logger, users chirper.UserStore, passwords *auth.Pass
 	})
 }
 
-func handleRefresh(log *slog.Logger, users chirper.UserStore, signer *auth.Signer, sessions *auth.Sessions) http.Handler {
+func handleRefresh(log *slog.Logger, users chirper.UserStore, signer chirper.TokenSigner, sessions chirper.SessionService) http.Handler {
 	type request struct {
 		RefreshToken string `json:"refresh_token"`
 	}
@@ -95,7 +94,7 @@ func handleRefresh(log *slog.Logger, users chirper.UserStore, signer *auth.Signe
 	})
 }
 
-func handleLogout(log *slog.Logger, sessions *auth.Sessions) http.Handler {
+func handleLogout(log *slog.Logger, sessions chirper.SessionService) http.Handler {
 	type request struct {
 		RefreshToken string `json:"refresh_token"`
 	}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
@@ -29,7 +28,7 @@ func newUserResponse(u *chirper.User) userResponse {
 }
 
 // UsersGroup is the users endpoint group: accounts, roles and sessions.
-func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, signer *auth.Signer, sessions *auth.Sessions, loginLimits LoginLimits) Group {
+func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, loginLimits LoginLimits) Group {
 	return Group{Name: GroupUsers, Handlers: map[string]http.Handler{
 		"POST /v1/users":                handleUserCreate(log, users, passwords),
 		"GET /v1/users/{username}":      handleUserGet(log, users),
@@ -42,7 +41,7 @@ func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords *auth.Passw
 	}}
 }
 
-func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords) http.Handler {
+func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher) http.Handler {
 	type request struct {
 		Username    string `json:"username"`
 		DisplayName string `json:"display_name"`
@@ -85,7 +84,7 @@ func handleUserGet(log *slog.Logger, users chirper.UserStore) http.Handler {
 	})
 }
 
-func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords *auth.Passwords, sessions *auth.Sessions) http.Handler {
+func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, sessions chirper.SessionService) http.Handler {
 	type request struct {
 		DisplayName     *string `json:"display_name"`
 		Password        *string `json:"password"`
