@@ -204,22 +204,26 @@ func decodeCursor(s string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// chirpID reads the {id} of the path; ids are positive decimal int64s.
-func chirpID(r *http.Request) (int64, bool) {
+// findChirp returns the chirp of the path's {id}, or answers 404 (or the
+// store's error) and returns false. Ids are positive decimal int64s.
+func findChirp(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps chirper.ChirpStore) (*chirper.Chirp, bool) {
 	id, err := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
-	return id, err == nil && id > 0
+	if err != nil || id <= 0 {
+		writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
+		return nil, false
+	}
+	c, err := chirps.FindChirpByID(r.Context(), id)
+	if err != nil {
+		writeError(w, r, log, err)
+		return nil, false
+	}
+	return c, true
 }
 
 func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, ok := chirpID(r)
+		c, ok := findChirp(w, r, log, chirps)
 		if !ok {
-			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
-			return
-		}
-		c, err := chirps.FindChirpByID(r.Context(), id)
-		if err != nil {
-			writeError(w, r, log, err)
 			return
 		}
 		body, err := json.Marshal(newChirpResponse(c))
@@ -288,21 +292,15 @@ func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore) http.Handler
 		if me == nil {
 			return
 		}
-		id, ok := chirpID(r)
+		c, ok := findChirp(w, r, log, chirps)
 		if !ok {
-			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
-			return
-		}
-		c, err := chirps.FindChirpByID(r.Context(), id)
-		if err != nil {
-			writeError(w, r, log, err)
 			return
 		}
 		if c.AuthorID != me.ID && me.Role != chirper.RoleAdmin {
 			writeProblem(w, r, http.StatusForbidden, "only the author or an admin may delete a chirp", nil)
 			return
 		}
-		if err := chirps.DeleteChirp(r.Context(), id); err != nil {
+		if err := chirps.DeleteChirp(r.Context(), c.ID); err != nil {
 			writeError(w, r, log, err)
 			return
 		}
