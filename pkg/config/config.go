@@ -91,6 +91,12 @@ func Load(ctx context.Context) (*Config, error) {
 	if err := applySSM(ctx); err != nil {
 		return nil, err
 	}
+	return LoadEnv()
+}
+
+// LoadEnv reads the configuration from the environment alone, with no call
+// to SSM (for a container health check, which runs every few seconds).
+func LoadEnv() (*Config, error) {
 	var c Config
 	if err := envconfig.Process(Prefix, &c); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

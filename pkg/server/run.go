@@ -52,12 +52,16 @@ func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer)
 		}
 		return err
 	}
+	if *healthcheck {
+		cfg, err := config.LoadEnv()
+		if err != nil {
+			return err
+		}
+		return probeHealth(ctx, cfg)
+	}
 	cfg, err := config.Load(ctx)
 	if err != nil {
 		return err
-	}
-	if *healthcheck {
-		return probeHealth(ctx, cfg)
 	}
 	log := NewLogger(stdout, cfg.LogLevel)
 	srv, err := Build(ctx, b, cfg, log)

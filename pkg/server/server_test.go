@@ -349,3 +349,22 @@ func TestHealthcheckFlag(t *testing.T) {
 		t.Fatal("healthcheck of a stopped server succeeded")
 	}
 }
+
+// TestHealthcheckSkipsSSM: the health check runs every few seconds and must
+// not call SSM; a CHIRPER_SSM_PATH with nowhere to reach is not touched.
+func TestHealthcheckSkipsSSM(t *testing.T) {
+	cfg := testConfig(t)
+	s := server.New(cfg, quiet, prometheus.NewRegistry(), server.App{Handler: http.NotFoundHandler(), Ready: func(context.Context) error { return nil }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := serve(t, ctx, s)
+	defer func() { cancel(); <-done }()
+	t.Setenv("CHIRPER_HTTP_ADDR", s.Addr().String())
+	t.Setenv("CHIRPER_SSM_PATH", "/chirper/test/get-chirp")
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	b := server.Binary{Name: "get-chirp", Groups: []string{"get-chirp"}}
+	var out strings.Builder
+	if err := server.Run(context.Background(), b, []string{"-healthcheck"}, &out, &out); err != nil {
+		t.Fatalf("healthcheck with SSM configured: %v", err)
+	}
+}
