@@ -305,6 +305,14 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("metrics lack %s", want)
 		}
 	}
+	prof, err := http.Get(s.Admin + "/debug/pprof/cmdline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof.Body.Close()
+	if prof.StatusCode != http.StatusOK {
+		t.Fatalf("pprof on the admin listener: %d", prof.StatusCode)
+	}
 	pub, err := api.Get(s.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
