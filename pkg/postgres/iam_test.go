@@ -98,3 +98,44 @@ func TestIAMConnectorNewTokenPerConnection(t *testing.T) {
 		t.Fatalf("%d tokens for 4 connections", got)
 	}
 }
+
+// expiringCreds hands out credentials that expire after a moment, each time
+// with a new key id, as a task role's do over hours.
+type expiringCreds struct{ n atomic.Int64 }
+
+func (c *expiringCreds) Retrieve(context.Context) (aws.Credentials, error) {
+	n := c.n.Add(1)
+	return aws.Credentials{
+		AccessKeyID: "ASIAROUND" + string(rune('0'+n)), SecretAccessKey: "not-a-real-secret",
+		CanExpire: true, Expires: time.Now().Add(1500 * time.Millisecond), Source: "test",
+	}, nil
+}
+
+// TestIAMTokenRespectsCredentialExpiry: tokens are signed with current
+// credentials; expired ones are fetched anew, live ones are not.
+func TestIAMTokenRespectsCredentialExpiry(t *testing.T) {
+	creds := &expiringCreds{}
+	// The cache refreshes a little before expiry; 1.5 s keeps it valid now.
+	c, err := postgres.NewIAMConnector("postgres://app_users@proxy.example.internal:5432/chirper", "eu-west-1",
+		aws.NewCredentialsCache(creds, func(o *aws.CredentialsCacheOptions) { o.ExpiryWindow = 0 }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	keyOf := func() string {
+		tok, err := c.Token(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse("https://" + tok)
+		return strings.Split(u.Query().Get("X-Amz-Credential"), "/")[0]
+	}
+	first, again := keyOf(), keyOf()
+	if first != again || creds.n.Load() != 1 {
+		t.Fatalf("live credentials fetched %d times (%s, %s)", creds.n.Load(), first, again)
+	}
+	time.Sleep(1600 * time.Millisecond)
+	if later := keyOf(); later == first || creds.n.Load() != 2 {
+		t.Fatalf("after expiry the token is still signed with %s (%d fetches)", later, creds.n.Load())
+	}
+}
