@@ -250,6 +250,21 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("BadTokensCountAgainstTheAddress", func(t *testing.T) {
+		waitWindow()
+		forged := c.WithToken("not.a.token")
+		for i := range 5 {
+			_, err := forged.ListChirps(ctx, client.Filter{})
+			if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusUnauthorized || p.Header.Get("RateLimit-Remaining") != fmt.Sprint(4-i) {
+				t.Fatalf("bad token %d: %v", i+1, err)
+			}
+		}
+		_, err := forged.ListChirps(ctx, client.Filter{})
+		if p, ok := err.(*client.Problem); !ok || p.Status != http.StatusTooManyRequests {
+			t.Fatalf("sixth bad token: %v, want 429", err)
+		}
+	})
+
 	t.Run("Login", func(t *testing.T) {
 		waitWindow()
 		if _, err := c.Register(ctx, client.Registration{Username: "guessme", Password: "the real one"}); err != nil {

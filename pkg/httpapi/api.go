@@ -45,8 +45,9 @@ func NewHandler(o Options, groups ...Group) (http.Handler, error) {
 	}
 	r.Use(routeName)
 	var h http.Handler = r
+	h = authenticate(o.Logger, o.Users, h)
 	h = rateLimit(NewLimiter(o.RateLimit), h)
-	h = authenticate(o.Logger, o.Verifier, o.Users, h)
+	h = identify(o.Verifier, h)
 	clientIP := o.ClientIP
 	if clientIP == nil {
 		clientIP = NewClientIP(nil)

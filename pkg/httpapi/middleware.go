@@ -24,10 +24,12 @@ const infoKey ctxKey = iota
 // requestInfo is what the middleware learns about a request as it goes
 // down the chain, for the log line and the metrics written on the way back.
 type requestInfo struct {
-	id     string
-	route  string
-	user   *chirper.User
-	client string
+	id       string
+	route    string
+	client   string
+	claims   *chirper.AccessClaims // a valid bearer token's
+	tokenErr error                 // why the bearer token is refused
+	user     *chirper.User         // the token's user, once authenticated
 }
 
 func info(ctx context.Context) *requestInfo {
@@ -137,27 +139,42 @@ func routeName(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate resolves a bearer token to its user. A request with no token
-// goes on anonymously; one with a bad token, or the token of a user who no
-// longer exists, is refused with 401.
-func authenticate(log *slog.Logger, verifier chirper.TokenVerifier, users chirper.UserStore, next http.Handler) http.Handler {
+// identify checks the bearer token's signature and claims, with no
+// database work, so that the rate limit can count the request against its
+// user. The verdict waits in the request info for authenticate, which runs
+// after the limit: a flood of bad tokens is limited per address like any
+// anonymous traffic.
+func identify(verifier chirper.TokenVerifier, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		if h == "" {
+		ri := info(r.Context())
+		if h := r.Header.Get("Authorization"); h != "" {
+			scheme, token, ok := strings.Cut(h, " ")
+			switch {
+			case !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "":
+				ri.tokenErr = chirper.Errorf(chirper.EUNAUTHORIZED, "the Authorization header must be: Bearer <access token>")
+			default:
+				ri.claims, ri.tokenErr = verifier.Verify(strings.TrimSpace(token))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves the verified token to its user. A request with no
+// token goes on anonymously; one with a bad token, or the token of a user
+// who no longer exists, is refused with 401.
+func authenticate(log *slog.Logger, users chirper.UserStore, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ri := info(r.Context())
+		if ri.tokenErr != nil {
+			writeError(w, r, log, ri.tokenErr)
+			return
+		}
+		if ri.claims == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
-		scheme, token, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-			writeProblem(w, r, http.StatusUnauthorized, "the Authorization header must be: Bearer <access token>", nil)
-			return
-		}
-		claims, err := verifier.Verify(strings.TrimSpace(token))
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		u, err := users.FindUserByID(r.Context(), claims.UserID)
+		u, err := users.FindUserByID(r.Context(), ri.claims.UserID)
 		if chirper.ErrorCode(err) == chirper.ENOTFOUND {
 			writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
 			return
@@ -166,7 +183,7 @@ func authenticate(log *slog.Logger, verifier chirper.TokenVerifier, users chirpe
 			writeError(w, r, log, err)
 			return
 		}
-		info(r.Context()).user = u
+		ri.user = u
 		next.ServeHTTP(w, r)
 	})
 }

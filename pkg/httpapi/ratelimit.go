@@ -102,13 +102,14 @@ func (l *Limiter) check(w http.ResponseWriter, r *http.Request, key string) bool
 	return d.allowed
 }
 
-// rateLimit applies the general limit per client: the authenticated user,
-// else the client address.
+// rateLimit applies the general limit per client: the user of a valid
+// token, else the client address.
 func rateLimit(l *Limiter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		key := "ip:" + info(r.Context()).client
-		if u := currentUser(r); u != nil {
-			key = "user:" + itoa(u.ID)
+		ri := info(r.Context())
+		key := "ip:" + ri.client
+		if ri.claims != nil {
+			key = "user:" + itoa(ri.claims.UserID)
 		}
 		if l.check(w, r, key) {
 			next.ServeHTTP(w, r)
