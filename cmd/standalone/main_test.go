@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,18 +24,8 @@ import (
 	"github.com/chirper/chirper/pkg/client"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
+	"github.com/chirper/chirper/pkg/server"
 )
-
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // syncBuffer is a log sink that tests read while the server writes.
 type syncBuffer struct {
@@ -78,11 +67,10 @@ func startStandalone(t *testing.T, env map[string]string) *standalone {
 		t.Fatal(err)
 	}
 	s := &standalone{Logs: &syncBuffer{}, Key: key}
-	addr, admin := freeAddr(t), freeAddr(t)
-	s.URL, s.Admin = "http://"+addr, "http://"+admin
 	vars := map[string]string{
-		"CHIRPER_HTTP_ADDR":                addr,
-		"CHIRPER_ADMIN_ADDR":               admin,
+		// Port 0: the system picks free ports; the log says which.
+		"CHIRPER_HTTP_ADDR":                "127.0.0.1:0",
+		"CHIRPER_ADMIN_ADDR":               "127.0.0.1:0",
 		"CHIRPER_DATA_DIR":                 t.TempDir(),
 		"CHIRPER_BCRYPT_COST":              "4",
 		"CHIRPER_SIGNING_KEY":              string(pemKey),
@@ -98,31 +86,56 @@ func startStandalone(t *testing.T, env map[string]string) *standalone {
 		t.Setenv(k, v)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, s.Logs, s.Logs) }()
+	var runErr error
+	done := make(chan struct{})
+	go func() {
+		runErr = run(ctx, nil, s.Logs, s.Logs)
+		close(done)
+	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("standalone stopped with: %v", err)
+		case <-done:
+			if runErr != nil {
+				t.Errorf("standalone stopped with: %v", runErr)
 			}
 		case <-time.After(15 * time.Second):
 			t.Error("standalone did not stop within 15s")
 		}
 	})
-	waitReady(t, s.URL, done)
+	addr, admin := waitServing(t, s.Logs.String, done, func() error { return runErr })
+	s.URL, s.Admin = "http://"+addr, "http://"+admin
+	waitReady(t, s.URL, done, func() error { return runErr })
 	return s
 }
 
-// waitReady polls /readyz until it answers 200, failing if the server exits.
-func waitReady(tb testing.TB, baseURL string, done <-chan error) {
+// waitServing reads the bound addresses from the server's "serving" log
+// line, failing if the server exits first.
+func waitServing(tb testing.TB, logs func() string, done <-chan struct{}, exitErr func() error) (addr, admin string) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		select {
-		case err := <-done:
-			tb.Fatalf("the server exited before it was ready: %v", err)
+		case <-done:
+			tb.Fatalf("the server exited before it listened: %v\n%s", exitErr(), logs())
+		default:
+		}
+		for _, line := range strings.Split(logs(), "\n") {
+			if addr, admin, ok := server.ServingAddrs([]byte(line)); ok {
+				return addr, admin
+			}
+		}
+	}
+	tb.Fatal("the server did not listen within 20s")
+	return "", ""
+}
+
+// waitReady polls /readyz until it answers 200, failing if the server exits.
+func waitReady(tb testing.TB, baseURL string, done <-chan struct{}, exitErr func() error) {
+	tb.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-done:
+			tb.Fatalf("the server exited before it was ready: %v", exitErr())
 		default:
 		}
 		resp, err := http.Get(baseURL + "/readyz")
@@ -132,7 +145,6 @@ func waitReady(tb testing.TB, baseURL string, done <-chan error) {
 				return
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	tb.Fatal("the server was not ready within 20s")
 }

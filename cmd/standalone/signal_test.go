@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,27 +18,31 @@ func TestSIGTERM(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	addr := freeAddr(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(),
-		"CHIRPER_HTTP_ADDR="+addr, "CHIRPER_ADMIN_ADDR=", "CHIRPER_DATA_DIR="+t.TempDir(),
+		"CHIRPER_HTTP_ADDR=127.0.0.1:0", "CHIRPER_ADMIN_ADDR=", "CHIRPER_DATA_DIR="+t.TempDir(),
 		"CHIRPER_SHUTDOWN_DELAY=200ms")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	waitReady(t, "http://"+addr, exited)
+	var exitErr error
+	exited := make(chan struct{})
+	go func() {
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
+	addr, _ := waitServing(t, logs.String, exited, func() error { return exitErr })
+	waitReady(t, "http://"+addr, exited, func() error { return exitErr })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, logs.String())
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("exit: %v\n%s", exitErr, logs.String())
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()

@@ -17,7 +17,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -115,10 +114,12 @@ func parseUpstreams(m map[string]string) (gateway.Upstreams, error) {
 
 // instance is one running service process.
 type instance struct {
-	name   string
-	url    *url.URL
-	cmd    *exec.Cmd
-	exited chan error
+	name    string
+	group   string
+	url     *url.URL    // known once it listens
+	serving chan string // its address, from its "serving" log line
+	cmd     *exec.Cmd
+	exited  chan error
 }
 
 // cluster is the four services on one database.
@@ -168,6 +169,7 @@ func startCluster(ctx context.Context, cfg *config.Config, local *config.Local, 
 	for _, group := range []string{httpapi.GroupUsers, httpapi.GroupCreateChirp, httpapi.GroupListChirps, httpapi.GroupGetChirp} {
 		for i := range counts[group] {
 			env := []string{
+				"CHIRPER_LOG_LEVEL=" + childLogLevel(cfg.LogLevel),
 				"CHIRPER_DATABASE_URL=" + dsn,
 				"CHIRPER_PUBLIC_KEYS=" + string(pubPEM),
 				"CHIRPER_ADMIN_ADDR=",
@@ -176,12 +178,10 @@ func startCluster(ctx context.Context, cfg *config.Config, local *config.Local, 
 			if group == httpapi.GroupUsers {
 				env = append(env, "CHIRPER_SIGNING_KEY="+string(privPEM))
 			}
-			inst, err := c.start(filepath.Join(binDir, group), fmt.Sprintf("%s#%d", group, i+1), env, logs)
-			if err != nil {
+			if err := c.start(filepath.Join(binDir, group), group, fmt.Sprintf("%s#%d", group, i+1), env, logs); err != nil {
 				c.stop()
 				return nil, err
 			}
-			c.upstreams[group] = append(c.upstreams[group], inst.url)
 		}
 	}
 	for _, inst := range c.instances {
@@ -189,41 +189,61 @@ func startCluster(ctx context.Context, cfg *config.Config, local *config.Local, 
 			c.stop()
 			return nil, err
 		}
+		c.upstreams[inst.group] = append(c.upstreams[inst.group], inst.url)
 	}
 	return c, nil
 }
 
-// start runs one instance on a free loopback port, its log lines prefixed
-// with its name.
-func (c *cluster) start(bin, name string, env []string, logs io.Writer) (*instance, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
+// childLogLevel keeps the instances' "serving" lines, which say where they
+// listen: at least info.
+func childLogLevel(level string) string {
+	if level == "debug" {
+		return level
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin)
-	cmd.Env = append(append(os.Environ(), env...), "CHIRPER_HTTP_ADDR="+addr)
-	out := prefixWriter(logs, name)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w (run make build first)", name, err)
-	}
-	inst := &instance{name: name, url: &url.URL{Scheme: "http", Host: addr}, cmd: cmd, exited: make(chan error, 1)}
-	go func() { inst.exited <- cmd.Wait() }()
-	c.instances = append(c.instances, inst)
-	return inst, nil
+	return "info"
 }
 
+// start runs one instance on a loopback port the system picks (its log
+// says which), its log lines prefixed with its name.
+func (c *cluster) start(bin, group, name string, env []string, logs io.Writer) error {
+	cmd := exec.Command(bin)
+	cmd.Env = append(append(os.Environ(), env...), "CHIRPER_HTTP_ADDR=127.0.0.1:0")
+	inst := &instance{name: name, group: group, cmd: cmd, serving: make(chan string, 1), exited: make(chan error, 1)}
+	out := prefixWriter(logs, name, inst.serving)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w (run make build first)", name, err)
+	}
+	go func() { inst.exited <- cmd.Wait() }()
+	c.instances = append(c.instances, inst)
+	return nil
+}
+
+// waitReady waits until the instance listens and answers /readyz.
 func waitReady(ctx context.Context, inst *instance) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	deadline := time.After(30 * time.Second)
+	for inst.url == nil {
+		select {
+		case addr := <-inst.serving:
+			inst.url = &url.URL{Scheme: "http", Host: addr}
+		case err := <-inst.exited:
+			inst.exited <- err
+			return fmt.Errorf("%s exited before it listened: %v", inst.name, err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%s did not listen within 30s", inst.name)
+		}
+	}
+	for {
 		select {
 		case err := <-inst.exited:
 			inst.exited <- err
 			return fmt.Errorf("%s exited before it was ready: %v", inst.name, err)
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-deadline:
+			return fmt.Errorf("%s was not ready within 30s", inst.name)
 		default:
 		}
 		resp, err := http.Get(inst.url.String() + "/readyz")
@@ -235,7 +255,6 @@ func waitReady(ctx context.Context, inst *instance) error {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	return fmt.Errorf("%s was not ready within 30s", inst.name)
 }
 
 // ready reports whether every instance is ready.
@@ -300,13 +319,20 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// prefixWriter writes each line to w with "[name] " before it.
-func prefixWriter(w io.Writer, name string) io.Writer {
+// prefixWriter writes each line to w with "[name] " before it, and sends
+// the address of the process's "serving" line on serving.
+func prefixWriter(w io.Writer, name string, serving chan<- string) io.Writer {
 	pr, pw := io.Pipe()
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
+			if addr, _, ok := server.ServingAddrs(sc.Bytes()); ok {
+				select {
+				case serving <- addr:
+				default:
+				}
+			}
 			fmt.Fprintf(w, "[%s] %s\n", name, sc.Text())
 		}
 	}()

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -133,6 +134,24 @@ func (s *Server) AdminAddr() net.Addr {
 	return s.adminLn.Addr()
 }
 
+// servingMsg is the log message that announces the bound addresses.
+const servingMsg = "serving"
+
+// ServingAddrs reads the addresses a server listens on from its "serving"
+// log line, so that a process started on port 0 can be found (tests, the
+// local multi-service run). ok is false for any other line.
+func ServingAddrs(logLine []byte) (addr, admin string, ok bool) {
+	var l struct {
+		Msg       string `json:"msg"`
+		Addr      string `json:"addr"`
+		AdminAddr string `json:"admin_addr"`
+	}
+	if json.Unmarshal(logLine, &l) != nil || l.Msg != servingMsg || l.Addr == "" {
+		return "", "", false
+	}
+	return l.Addr, l.AdminAddr, true
+}
+
 // Serve serves until ctx ends, then shuts down gracefully: readiness fails
 // first, after ShutdownDelay the listeners close, in-flight requests get
 // ShutdownGrace to finish, and last the app closes. Open must come first.
@@ -150,7 +169,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if s.adminLn != nil {
 		go func() { errc <- s.admin.Serve(s.adminLn) }()
 	}
-	s.log.Info("serving", "addr", s.Addr().String(), "tls", s.cfg.TLSCertFile != "", "admin_addr", fmt.Sprint(s.AdminAddr()))
+	admin := ""
+	if a := s.AdminAddr(); a != nil {
+		admin = a.String()
+	}
+	s.log.Info(servingMsg, "addr", s.Addr().String(), "tls", s.cfg.TLSCertFile != "", "admin_addr", admin)
 
 	var serveErr error
 	select {
