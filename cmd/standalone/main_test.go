@@ -327,6 +327,7 @@ func TestMetrics(t *testing.T) {
 		`chirper_http_request_duration_seconds_bucket{method="GET",route="/v1/chirps",status="200"`,
 		"chirper_http_requests_in_flight",
 		`go_sql_open_connections{db_name="primary"}`,
+		"chirper_chirp_write_queue 0",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %s", want)

@@ -33,7 +33,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := auth.NewVerifier([]ed25519.PublicKey{newKey(t).Public().(ed25519.PublicKey), signer.PublicKey()}, "chirper", "chirper-api")
+	v, err := auth.NewVerifier([]ed25519.PublicKey{newKey(t).Public().(ed25519.PublicKey), key.Public().(ed25519.PublicKey)}, "chirper", "chirper-api")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,6 @@ func NewSigner(key ed25519.PrivateKey, issuer, audience string, ttl time.Duratio
 // TTL is how long the tokens live.
 func (s *Signer) TTL() time.Duration { return s.ttl }
 
-// PublicKey is the key that verifies this signer's tokens.
-func (s *Signer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
-
 // Sign returns an access token for the user.
 func (s *Signer) Sign(u *chirper.User) (string, error) {
 	var jti [12]byte

@@ -133,4 +133,11 @@ func (st *Stores) registerMetrics(reg prometheus.Registerer) {
 	for name, db := range st.pools {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 	}
+	if b := st.batcher; b != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "chirper",
+			Name:      "chirp_write_queue",
+			Help:      "New chirps waiting for a batch writer.",
+		}, func() float64 { return float64(b.Queued()) }))
+	}
 }
