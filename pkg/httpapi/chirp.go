@@ -78,6 +78,10 @@ func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
 func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, fields := parseChirpFilter(r.URL.Query(), true)
+		if len(fields) > 0 {
+			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
 		if users != nil {
 			u, err := users.FindUserByUsername(r.Context(), mux.Vars(r)["username"])
 			if err != nil {
@@ -85,10 +89,6 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 				return
 			}
 			f.Author = u.Username
-		}
-		if len(fields) > 0 {
-			badRequest(w, r, "the query is not valid", fields...)
-			return
 		}
 		page, err := chirps.ListChirps(r.Context(), f)
 		if err != nil {

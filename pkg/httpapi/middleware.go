@@ -29,7 +29,9 @@ type requestInfo struct {
 	client   string
 	claims   *chirper.AccessClaims // a valid bearer token's
 	tokenErr error                 // why the bearer token is refused
-	user     *chirper.User         // the token's user, once authenticated
+	user     *chirper.User         // the token's user, once a handler asked
+	users    chirper.UserStore     // where requireUser finds it
+	log      *slog.Logger
 }
 
 func info(ctx context.Context) *requestInfo {
@@ -40,9 +42,6 @@ func info(ctx context.Context) *requestInfo {
 }
 
 func requestID(ctx context.Context) string { return info(ctx).id }
-
-// currentUser is the authenticated user, nil for an anonymous request.
-func currentUser(r *http.Request) *chirper.User { return info(r.Context()).user }
 
 // statusWriter records the status and size of a response.
 type statusWriter struct {
@@ -97,8 +96,8 @@ func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, 
 				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000,
 				"client", ri.client,
 			}
-			if ri.user != nil {
-				attrs = append(attrs, "user_id", ri.user.ID)
+			if ri.claims != nil {
+				attrs = append(attrs, "user_id", ri.claims.UserID)
 			}
 			log.InfoContext(r.Context(), "request", attrs...)
 		}()
@@ -160,9 +159,9 @@ func identify(verifier chirper.TokenVerifier, next http.Handler) http.Handler {
 	})
 }
 
-// authenticate resolves the verified token to its user. A request with no
-// token goes on anonymously; one with a bad token, or the token of a user
-// who no longer exists, is refused with 401.
+// authenticate refuses a request whose bearer token is bad with 401. A
+// valid token's user is looked up only when a handler asks for it
+// (requireUser), so that public reads cost no query for the token.
 func authenticate(log *slog.Logger, users chirper.UserStore, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r.Context())
@@ -170,30 +169,34 @@ func authenticate(log *slog.Logger, users chirper.UserStore, next http.Handler) 
 			writeError(w, r, log, ri.tokenErr)
 			return
 		}
-		if ri.claims == nil {
-			next.ServeHTTP(w, r)
-			return
-		}
-		u, err := users.FindUserByID(r.Context(), ri.claims.UserID)
-		if chirper.ErrorCode(err) == chirper.ENOTFOUND {
-			writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
-			return
-		}
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		ri.user = u
+		ri.users, ri.log = users, log
 		next.ServeHTTP(w, r)
 	})
 }
 
-// requireUser returns the authenticated user, or answers 401 and returns nil.
+// requireUser returns the authenticated user, or answers and returns nil:
+// 401 without a token or when the token's user no longer exists, the
+// store's error otherwise. The stored user counts, not the token's claims,
+// so that a role change or a deletion takes effect at once.
 func requireUser(w http.ResponseWriter, r *http.Request) *chirper.User {
-	u := currentUser(r)
-	if u == nil {
+	ri := info(r.Context())
+	switch {
+	case ri.user != nil:
+		return ri.user
+	case ri.claims == nil:
 		writeProblem(w, r, http.StatusUnauthorized, "this needs an access token: Authorization: Bearer <token>", nil)
+		return nil
 	}
+	u, err := ri.users.FindUserByID(r.Context(), ri.claims.UserID)
+	switch {
+	case chirper.ErrorCode(err) == chirper.ENOTFOUND:
+		writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
+		return nil
+	case err != nil:
+		writeError(w, r, ri.log, err)
+		return nil
+	}
+	ri.user = u
 	return u
 }
 
