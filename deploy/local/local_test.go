@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chirper/chirper/pkg/apitest"
@@ -109,4 +111,22 @@ func TestServicesBehindGateway(t *testing.T) {
 			t.Fatalf("statuses %v: want some 503 from the dead instance and answers from the live one", statuses)
 		}
 	})
+}
+
+func TestGatewayConfigErrors(t *testing.T) {
+	if _, err := parseUpstreams(map[string]string{"users": "not a url"}); err == nil {
+		t.Error("a bad upstream URL accepted")
+	}
+	up, err := parseUpstreams(map[string]string{"list-chirps": "http://a:8080 http://b:8080"})
+	if err != nil || len(up["list-chirps"]) != 2 {
+		t.Fatalf("two instances of one group: %v %v", up, err)
+	}
+	// Every group of the routing table needs an upstream.
+	if _, err := gateway.New(up, server.NewLogger(io.Discard, "info")); err == nil || !strings.Contains(err.Error(), "no upstream") {
+		t.Fatalf("gateway without every group: %v", err)
+	}
+	t.Setenv("CHIRPER_READ_INSTANCES", "0")
+	if _, err := config.LoadLocal(); err == nil {
+		t.Error("zero read instances accepted")
+	}
 }

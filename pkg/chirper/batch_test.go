@@ -168,3 +168,36 @@ func TestChirpBatcherCloseFlushes(t *testing.T) {
 		t.Fatalf("after Close: code %q, want unavailable", code)
 	}
 }
+
+// TestChirpBatcherGivesUpWhenTheCallerDoes: a chirp that cannot even be
+// queued before its request's context ends is refused, not stored later.
+func TestChirpBatcherGivesUpWhenTheCallerDoes(t *testing.T) {
+	db, author := openSQLite(t)
+	store := &gatedStore{ChirpStore: sqlite.NewChirpStore(db), gate: make(chan struct{})}
+	b := chirper.NewChirpBatcher(store, 1, 1, 10*time.Second) // a queue of one
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 2 { // one held at the gate, one filling the queue
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := b.CreateChirp(ctx, prepared(t, author.ID, fmt.Sprintf("queued %d", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+		for store.calls() == 0 || (i == 1 && b.Queued() == 0) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := b.CreateChirp(short, prepared(t, author.ID, "too late")); err != context.DeadlineExceeded {
+		t.Fatalf("a full queue past the deadline: %v, want context.DeadlineExceeded", err)
+	}
+	close(store.gate)
+	wg.Wait()
+	b.Close()
+	if n, err := sqlite.NewChirpStore(db).CountChirps(ctx, chirper.ChirpFilter{}); err != nil || n != 2 {
+		t.Fatalf("count %d (%v), want the 2 queued chirps only", n, err)
+	}
+}
