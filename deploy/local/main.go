@@ -219,24 +219,14 @@ func (c *cluster) start(bin, group, name string, env []string, logs io.Writer) e
 	return nil
 }
 
-// waitReady waits until the instance listens and answers /readyz.
+// waitReady waits until the instance listens (its "serving" line gives the
+// address) and answers /readyz.
 func waitReady(ctx context.Context, inst *instance) error {
 	deadline := time.After(30 * time.Second)
-	for inst.url == nil {
+	for {
 		select {
 		case addr := <-inst.serving:
 			inst.url = &url.URL{Scheme: "http", Host: addr}
-		case err := <-inst.exited:
-			inst.exited <- err
-			return fmt.Errorf("%s exited before it listened: %v", inst.name, err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-deadline:
-			return fmt.Errorf("%s did not listen within 30s", inst.name)
-		}
-	}
-	for {
-		select {
 		case err := <-inst.exited:
 			inst.exited <- err
 			return fmt.Errorf("%s exited before it was ready: %v", inst.name, err)
@@ -244,7 +234,10 @@ func waitReady(ctx context.Context, inst *instance) error {
 			return ctx.Err()
 		case <-deadline:
 			return fmt.Errorf("%s was not ready within 30s", inst.name)
-		default:
+		case <-time.After(25 * time.Millisecond):
+		}
+		if inst.url == nil {
+			continue
 		}
 		resp, err := http.Get(inst.url.String() + "/readyz")
 		if err == nil {
@@ -253,7 +246,6 @@ func waitReady(ctx context.Context, inst *instance) error {
 				return nil
 			}
 		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }
 
