@@ -89,11 +89,11 @@ func testUsers(t *testing.T, env *Env) {
 	t.Run("UpdateMe", func(t *testing.T) {
 		a := env.mustAccount(t, "upd")
 		name := "New Name"
-		u, err := a.C.UpdateMe(ctx, client.ProfileChange{DisplayName: &name})
+		u, err := a.C.UpdateMe(ctx, client.ProfileChange{DisplayName: ptr("  " + name + " ")})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if u.DisplayName != name {
+		if u.DisplayName != name { // trimmed
 			t.Fatalf("display_name = %q", u.DisplayName)
 		}
 		long := strings.Repeat("n", 51)

@@ -88,14 +88,20 @@ type ProfileChange struct {
 	CurrentPassword *string
 }
 
+// Normalize trims the display name.
+func (c *ProfileChange) Normalize() {
+	if c.DisplayName != nil {
+		trimmed := strings.TrimSpace(*c.DisplayName)
+		c.DisplayName = &trimmed
+	}
+}
+
 // Validate reports every broken rule of the change at once (EINVALID).
 func (c *ProfileChange) Validate() error {
 	var v validation
 	v.check(c.DisplayName != nil || c.Password != nil, "", "nothing to change: give display_name or password")
 	if c.DisplayName != nil {
-		trimmed := strings.TrimSpace(*c.DisplayName)
-		c.DisplayName = &trimmed
-		checkDisplayName(&v, trimmed)
+		checkDisplayName(&v, *c.DisplayName)
 	}
 	if c.Password != nil {
 		checkPassword(&v, "password", *c.Password)

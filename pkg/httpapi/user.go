@@ -100,6 +100,7 @@ func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords chirp
 			return
 		}
 		change := chirper.ProfileChange{DisplayName: req.DisplayName, Password: req.Password, CurrentPassword: req.CurrentPassword}
+		change.Normalize()
 		if err := change.Validate(); err != nil {
 			writeError(w, r, log, err)
 			return
