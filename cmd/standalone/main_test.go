@@ -69,15 +69,16 @@ func startStandalone(t *testing.T, env map[string]string) *standalone {
 	s := &standalone{Logs: &syncBuffer{}, Key: key}
 	vars := map[string]string{
 		// Port 0: the system picks free ports; the log says which.
-		"CHIRPER_HTTP_ADDR":                "127.0.0.1:0",
-		"CHIRPER_ADMIN_ADDR":               "127.0.0.1:0",
-		"CHIRPER_DATA_DIR":                 t.TempDir(),
-		"CHIRPER_BCRYPT_COST":              "4",
-		"CHIRPER_SIGNING_KEY":              string(pemKey),
-		"CHIRPER_RATE_LIMIT":               "0",
-		"CHIRPER_LOGIN_LIMIT_PER_USERNAME": "0",
-		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":  "0",
-		"CHIRPER_SHUTDOWN_GRACE":           "5s",
+		"CHIRPER_HTTP_ADDR":                  "127.0.0.1:0",
+		"CHIRPER_ADMIN_ADDR":                 "127.0.0.1:0",
+		"CHIRPER_DATA_DIR":                   t.TempDir(),
+		"CHIRPER_BCRYPT_COST":                "4",
+		"CHIRPER_SIGNING_KEY":                string(pemKey),
+		"CHIRPER_RATE_LIMIT":                 "0",
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME":   "0",
+		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":    "0",
+		"CHIRPER_REGISTER_LIMIT_PER_ADDRESS": "0",
+		"CHIRPER_SHUTDOWN_GRACE":             "5s",
 	}
 	for k, v := range env {
 		vars[k] = v
@@ -225,10 +226,13 @@ func TestZeroConfiguration(t *testing.T) {
 
 func TestRateLimits(t *testing.T) {
 	s := startStandalone(t, map[string]string{
-		"CHIRPER_RATE_LIMIT":               "5",
-		"CHIRPER_RATE_LIMIT_WINDOW":        "1s",
-		"CHIRPER_LOGIN_LIMIT_PER_USERNAME": "2",
-		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":  "4",
+		"CHIRPER_RATE_LIMIT":                 "5",
+		"CHIRPER_RATE_LIMIT_WINDOW":          "1s",
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME":   "2",
+		"CHIRPER_LOGIN_LIMIT_PER_ADDRESS":    "4",
+		"CHIRPER_REGISTER_LIMIT_PER_ADDRESS": "2",
+		// Tests play clients at other addresses through X-Forwarded-For.
+		"CHIRPER_TRUSTED_PROXIES": "127.0.0.1/32",
 	})
 	ctx := context.Background()
 	c := client.New(s.URL, apitest.ValidatingClient(t, s.URL))
@@ -307,6 +311,49 @@ func TestRateLimits(t *testing.T) {
 		waitWindow()
 		if _, err := c.Login(ctx, "guessme", "the real one"); err != nil {
 			t.Fatalf("after the window: %v", err)
+		}
+	})
+
+	from := func(addr string) http.Header { return http.Header{"X-Forwarded-For": {addr}} }
+	post := func(path, body string, header http.Header) *client.Response {
+		resp, err := c.Raw(ctx, "POST", path, "application/json", []byte(body), header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+
+	t.Run("StrangerCannotLockAUserOut", func(t *testing.T) {
+		waitWindow()
+		if _, err := c.Register(ctx, client.Registration{Username: "victim", Password: "the real one"}); err != nil {
+			t.Fatal(err)
+		}
+		stranger, owner := from("198.51.100.7"), from("203.0.113.9")
+		guess := `{"username":"victim","password":"a wrong guess"}`
+		for i, want := range []int{401, 401, 429} {
+			if resp := post("/v1/auth/login", guess, stranger); resp.Status != want {
+				t.Fatalf("stranger's attempt %d: status %d, want %d", i+1, resp.Status, want)
+			}
+		}
+		if resp := post("/v1/auth/login", `{"username":"victim","password":"the real one"}`, owner); resp.Status != http.StatusOK {
+			t.Fatalf("the owner from their own address: status %d %s", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("Register", func(t *testing.T) {
+		waitWindow()
+		addr := from("192.0.2.50")
+		for i, want := range []int{201, 409, 429} {
+			resp := post("/v1/users", `{"username":"newcomer","password":"long enough"}`, addr)
+			if resp.Status != want {
+				t.Fatalf("registration %d: status %d, want %d", i+1, resp.Status, want)
+			}
+			if want == 429 && resp.Header.Get("Retry-After") == "" {
+				t.Fatal("429 without Retry-After")
+			}
+		}
+		if resp := post("/v1/users", `{"username":"another_one","password":"long enough"}`, from("192.0.2.51")); resp.Status != http.StatusCreated {
+			t.Fatalf("another address: status %d", resp.Status)
 		}
 	})
 }

@@ -32,7 +32,8 @@ func TestServicesBehindGateway(t *testing.T) {
 	for k, v := range map[string]string{
 		"CHIRPER_DATABASE_URL": dsn, "CHIRPER_BCRYPT_COST": "4", "CHIRPER_RATE_LIMIT": "0",
 		"CHIRPER_LOGIN_LIMIT_PER_USERNAME": "0", "CHIRPER_LOGIN_LIMIT_PER_ADDRESS": "0",
-		"CHIRPER_SHUTDOWN_GRACE": "5s", "CHIRPER_LOG_LEVEL": "warn",
+		"CHIRPER_REGISTER_LIMIT_PER_ADDRESS": "0",
+		"CHIRPER_SHUTDOWN_GRACE":             "5s", "CHIRPER_LOG_LEVEL": "warn",
 	} {
 		t.Setenv(k, v)
 	}

@@ -31,7 +31,7 @@ go build -trimpath -o "$work/standalone" ./cmd/standalone
 
 CHIRPER_DATABASE_URL="$db_url" CHIRPER_DATA_DIR="$work/data" CHIRPER_HTTP_ADDR="127.0.0.1:$port" \
 CHIRPER_ADMIN_ADDR="" CHIRPER_RATE_LIMIT=0 CHIRPER_LOGIN_LIMIT_PER_USERNAME=0 \
-CHIRPER_LOGIN_LIMIT_PER_ADDRESS=0 CHIRPER_LOG_LEVEL=warn "$work/standalone" >"$work/server.log" 2>&1 &
+CHIRPER_LOGIN_LIMIT_PER_ADDRESS=0 CHIRPER_REGISTER_LIMIT_PER_ADDRESS=0 CHIRPER_LOG_LEVEL=warn "$work/standalone" >"$work/server.log" 2>&1 &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true

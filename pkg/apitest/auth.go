@@ -45,6 +45,26 @@ func testAuth(t *testing.T, env *Env) {
 		}
 	})
 
+	t.Run("ErrPasswordLongerThanBcryptReads", func(t *testing.T) {
+		name, pw := env.name("long"), strings.Repeat("p", 72)
+		if _, err := anon.Register(ctx, client.Registration{Username: name, Password: pw}); err != nil {
+			t.Fatal(err)
+		}
+		// bcrypt reads 72 bytes: anything after them must not log in.
+		_, err := anon.Login(ctx, name, pw+"any suffix")
+		wantFields(t, wantProblem(t, err, http.StatusUnprocessableEntity), "password")
+		if _, err := anon.Login(ctx, name, pw); err != nil {
+			t.Fatalf("the 72-byte password itself: %v", err)
+		}
+	})
+
+	t.Run("ErrJunkUsername", func(t *testing.T) {
+		for _, name := range []string{"x", "has space", strings.Repeat("n", 1000)} {
+			_, err := anon.Login(ctx, name, "whatever1")
+			wantProblem(t, err, http.StatusUnauthorized)
+		}
+	})
+
 	t.Run("RefreshRotates", func(t *testing.T) {
 		a := env.mustAccount(t, "refresh")
 		next, err := anon.Refresh(ctx, a.Tokens.RefreshToken)

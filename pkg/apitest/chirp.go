@@ -46,6 +46,11 @@ func testChirps(t *testing.T, env *Env) {
 		if first.Status != http.StatusOK || etag == "" {
 			t.Fatalf("status %d, ETag %q", first.Status, etag)
 		}
+		// A shared cache may keep the chirp but must revalidate it, so a
+		// deleted chirp is never served from a cache.
+		if cc := first.Header.Get("Cache-Control"); cc != "public, no-cache" {
+			t.Fatalf("Cache-Control = %q, want public, no-cache", cc)
+		}
 		again := raw(t, anon, "GET", "/v1/chirps/"+c.ID, "", "", http.Header{"If-None-Match": {etag}})
 		if again.Status != http.StatusNotModified || len(again.Body) != 0 {
 			t.Fatalf("If-None-Match: status %d, body %q; want 304 and none", again.Status, again.Body)

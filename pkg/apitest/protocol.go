@@ -28,6 +28,41 @@ func testProtocol(t *testing.T, env *Env) {
 		}
 	})
 
+	t.Run("ErrNotUTF8", func(t *testing.T) {
+		// encoding/json would store each of these as U+FFFD.
+		for _, body := range []string{"{\"message\":\"bad \xff\xfe\"}", `{"message":"lone \ud800 high"}`,
+			`{"message":"lone \udc00 low"}`, `{"message":"high at the end \ud83d"}`, `{"message":"reversed \ude00\ud83d"}`} {
+			resp := raw(t, a.C, "POST", "/v1/chirps", "application/json", body, nil)
+			if resp.Status != http.StatusBadRequest {
+				t.Fatalf("body %q: status %d %s, want 400", body, resp.Status, resp.Body)
+			}
+		}
+		for _, route := range []struct{ method, path string }{
+			{"POST", "/v1/users"}, {"PATCH", "/v1/users/me"}, {"DELETE", "/v1/users/me"},
+			{"POST", "/v1/auth/login"}, {"POST", "/v1/auth/refresh"}, {"POST", "/v1/auth/logout"},
+		} {
+			resp := raw(t, a.C, route.method, route.path, "application/json", "{\"display_name\":\"\xc3\"}", nil)
+			if resp.Status != http.StatusBadRequest {
+				t.Fatalf("%s %s with invalid UTF-8: status %d, want 400", route.method, route.path, resp.Status)
+			}
+		}
+		resp := raw(t, a.C, "POST", "/v1/chirps", "application/json", `{"message":"a pair \ud83d\ude00 and a \\ud800 that is text"}`, nil)
+		if resp.Status != http.StatusCreated || !strings.Contains(string(resp.Body), `a pair 😀 and a \\ud800 that is text`) {
+			t.Fatalf("a surrogate pair and an escaped backslash: status %d %s", resp.Status, resp.Body)
+		}
+	})
+
+	t.Run("ErrMalformedQuery", func(t *testing.T) {
+		for _, query := range []string{"limit=%%%", "cursor=%%%", "since=%zz", "tag=a;tag=b", "tag=%e"} {
+			for _, path := range []string{"/v1/chirps", "/v1/users/" + a.Username + "/chirps"} {
+				resp := raw(t, anon, "GET", path+"?"+query, "", "", nil)
+				if resp.Status != http.StatusBadRequest || resp.Header.Get("Content-Type") != "application/problem+json; charset=utf-8" {
+					t.Fatalf("GET %s?%s: status %d, want a 400 problem", path, query, resp.Status)
+				}
+			}
+		}
+	})
+
 	t.Run("ErrBodyTooLarge", func(t *testing.T) {
 		body := `{"message":"` + strings.Repeat("a", 70<<10) + `"}`
 		resp := raw(t, a.C, "POST", "/v1/chirps", "application/json", body, nil)

@@ -131,7 +131,16 @@ func testUsers(t *testing.T, env *Env) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := a.C.DeleteMe(ctx); err != nil {
+		// A stolen access token alone cannot delete the account.
+		wantFields(t, wantProblem(t, a.C.DeleteMe(ctx, ""), http.StatusUnprocessableEntity), "current_password")
+		wantProblem(t, a.C.DeleteMe(ctx, "not the password"), http.StatusForbidden)
+		if resp := raw(t, a.C, "DELETE", "/v1/users/me", "", "", nil); resp.Status != http.StatusUnsupportedMediaType {
+			t.Fatalf("DELETE without a body: status %d, want 415", resp.Status)
+		}
+		if _, err := anon.GetUser(ctx, a.Username); err != nil {
+			t.Fatalf("the refused deletions deleted the user: %v", err)
+		}
+		if err := a.C.DeleteMe(ctx, a.Password); err != nil {
 			t.Fatal(err)
 		}
 		_, err = anon.GetUser(ctx, a.Username)
@@ -143,7 +152,7 @@ func testUsers(t *testing.T, env *Env) {
 		wantProblem(t, err, http.StatusUnauthorized)
 		_, err = anon.Refresh(ctx, a.Tokens.RefreshToken)
 		wantProblem(t, err, http.StatusUnauthorized)
-		wantProblem(t, anon.DeleteMe(ctx), http.StatusUnauthorized)
+		wantProblem(t, anon.DeleteMe(ctx, a.Password), http.StatusUnauthorized)
 	})
 }
 

@@ -48,8 +48,12 @@ func (p *Passwords) Hash(password string) (string, error) {
 // Check reports whether password matches the user's hash. With a nil user it
 // does the same work against a dummy hash and fails, so that a login for a
 // username that does not exist takes as long as one that does.
-// EUNAUTHORIZED when it does not match.
+// EUNAUTHORIZED when it does not match, and for a password longer than
+// bcrypt reads, which would otherwise match whatever followed its 72nd byte.
 func (p *Passwords) Check(u *chirper.User, password string) error {
+	if len(password) > chirper.PasswordMaxBytes {
+		return chirper.Errorf(chirper.EUNAUTHORIZED, "wrong username or password")
+	}
 	hash := p.dummy
 	if u != nil {
 		hash = []byte(u.PasswordHash)

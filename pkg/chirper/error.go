@@ -76,6 +76,11 @@ func ErrorMessage(err error) string {
 	}
 }
 
+// Invalid returns the EINVALID error of one broken field rule.
+func Invalid(field, message string) *Error {
+	return &Error{Code: EINVALID, Message: "the input is not valid", Fields: []FieldError{{Field: field, Message: message}}}
+}
+
 // validation collects field errors so that every broken rule is reported at
 // once.
 type validation struct {

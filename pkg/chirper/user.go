@@ -117,6 +117,31 @@ func ValidatePassword(s string) error {
 	return v.err()
 }
 
+// CheckRoleChange reports a role change that would leave no admin
+// (ECONFLICT): admins are the usernames that hold the admin role now.
+func CheckRoleChange(admins []string, username string, role Role) error {
+	if role != RoleAdmin && len(admins) == 1 && admins[0] == NormalizeUsername(username) {
+		return Errorf(ECONFLICT, "%s is the last admin: make another admin first", admins[0])
+	}
+	return nil
+}
+
+// ValidateLoginPassword reports a password that no account can have because
+// it is longer than bcrypt reads (EINVALID): checking it would ignore what
+// comes after the 72nd byte, so any suffix of a real password would pass.
+func ValidateLoginPassword(s string) error {
+	var v validation
+	v.check(len(s) <= PasswordMaxBytes, "password", "must be at most 72 bytes long")
+	return v.err()
+}
+
+// ValidUsername reports whether s, normalized, can be a username at all.
+func ValidUsername(s string) bool {
+	var v validation
+	checkUsername(&v, s)
+	return len(v.fields) == 0
+}
+
 func checkUsername(v *validation, s string) {
 	n := len(s)
 	v.check(n >= UsernameMinLen && n <= UsernameMaxLen, "username", "must be 3 to 30 characters long")
@@ -164,7 +189,9 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
 
 	// SetUserRole gives the user the role and returns the result. ENOTFOUND
-	// when there is no such user, EINVALID for an unknown role.
+	// when there is no such user, EINVALID for an unknown role, ECONFLICT
+	// when it would take the role from the last admin (CheckRoleChange),
+	// also when two such changes race.
 	SetUserRole(ctx context.Context, username string, role Role) (*User, error)
 
 	// DeleteUser removes the user with their chirps and refresh tokens.

@@ -169,9 +169,10 @@ func (c *Client) UpdateMe(ctx context.Context, ch ProfileChange) (*User, error) 
 	return &u, c.do(ctx, http.MethodPatch, "/v1/users/me", ch, &u)
 }
 
-// DeleteMe deletes the caller's account with its chirps and sessions.
-func (c *Client) DeleteMe(ctx context.Context) error {
-	return c.do(ctx, http.MethodDelete, "/v1/users/me", nil, nil)
+// DeleteMe deletes the caller's account with its chirps and sessions; the
+// current password confirms it.
+func (c *Client) DeleteMe(ctx context.Context, currentPassword string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/users/me", map[string]string{"current_password": currentPassword}, nil)
 }
 
 // SetRole gives a user a role; the caller must be an admin.

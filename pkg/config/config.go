@@ -45,13 +45,15 @@ type Config struct {
 	RefreshTokenTTL time.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h" desc:"lifetime of refresh tokens (30 days)"`
 	BcryptCost      int           `envconfig:"BCRYPT_COST" default:"12" desc:"bcrypt cost of password hashes (4 to 31)"`
 
-	RateLimit            int           `envconfig:"RATE_LIMIT" default:"600" desc:"requests per RATE_LIMIT_WINDOW per client (user, else address); 0 turns it off"`
-	RateLimitWindow      time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"1m" desc:"window of RATE_LIMIT and the login limits"`
-	LoginLimitPerUser    int           `envconfig:"LOGIN_LIMIT_PER_USERNAME" default:"10" desc:"login attempts per window per username"`
-	LoginLimitPerAddress int           `envconfig:"LOGIN_LIMIT_PER_ADDRESS" default:"30" desc:"login attempts per window per client address"`
-	WriteBatch           int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
-	WriteWriters         int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently"`
-	TrustedProxies       []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
+	RateLimit               int           `envconfig:"RATE_LIMIT" default:"600" desc:"requests per RATE_LIMIT_WINDOW per client (user, else address); 0 turns it off"`
+	RateLimitWindow         time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"1m" desc:"window of RATE_LIMIT and the login limits"`
+	LoginLimitPerUser       int           `envconfig:"LOGIN_LIMIT_PER_USERNAME" default:"10" desc:"login attempts per window per username from one client address"`
+	LoginLimitPerAddress    int           `envconfig:"LOGIN_LIMIT_PER_ADDRESS" default:"30" desc:"login attempts per window per client address"`
+	RegisterLimitPerAddress int           `envconfig:"REGISTER_LIMIT_PER_ADDRESS" default:"5" desc:"registrations per window per client address (each costs a bcrypt hash)"`
+	RateLimitMaxKeys        int           `envconfig:"RATE_LIMIT_MAX_KEYS" default:"50000" desc:"clients each rate limit counts at most; when full, the one counted longest ago is forgotten (bounds memory, about 200 bytes a key)"`
+	WriteBatch              int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
+	WriteWriters            int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently"`
+	TrustedProxies          []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
 
 	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s" desc:"time to read request headers"`
 	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"15s" desc:"time to read a whole request"`

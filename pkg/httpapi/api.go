@@ -30,7 +30,7 @@ type Options struct {
 	Metrics   *Metrics
 	Verifier  chirper.TokenVerifier // checks access tokens
 	Users     chirper.UserStore     // resolves a token to its (still existing) user
-	RateLimit RateLimit             // per client; zero Requests for none
+	RateLimit *Limiter              // per client (user, else address); nil for none
 	ClientIP  *ClientIP
 }
 
@@ -46,8 +46,9 @@ func NewHandler(o Options, groups ...Group) (http.Handler, error) {
 	r.Use(routeName)
 	var h http.Handler = r
 	h = authenticate(o.Logger, o.Users, h)
-	h = rateLimit(NewLimiter(o.RateLimit), h)
+	h = rateLimit(o.RateLimit, h)
 	h = identify(o.Verifier, h)
+	h = wellFormedQuery(h)
 	clientIP := o.ClientIP
 	if clientIP == nil {
 		clientIP = NewClientIP(nil)

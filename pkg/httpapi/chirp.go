@@ -234,7 +234,9 @@ func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
 		sum := sha256.Sum256(body)
 		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
 		w.Header().Set("ETag", etag)
-		w.Header().Set("Cache-Control", "public, max-age=60")
+		// Shared caches may keep it but must ask again every time (a 304
+		// is cheap), so that a deleted chirp is never served from a cache.
+		w.Header().Set("Cache-Control", "public, no-cache")
 		if etagMatches(r.Header.Get("If-None-Match"), etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return

@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -51,7 +53,7 @@ func TestPlainTemplate(t *testing.T) {
 }
 
 func TestLimiter(t *testing.T) {
-	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: 2, Window: 50 * time.Millisecond})
+	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: 2, Window: 50 * time.Millisecond}, 0)
 	for i, want := range []bool{true, true, false} {
 		if got := l.Allow("k"); got != want {
 			t.Fatalf("request %d allowed = %v, want %v", i+1, got, want)
@@ -64,9 +66,46 @@ func TestLimiter(t *testing.T) {
 	if !l.Allow("k") {
 		t.Fatal("the limit did not lift after the window")
 	}
-	if off := httpapi.NewLimiter(httpapi.RateLimit{}); !off.Allow("k") || !off.Allow("k") {
+	if off := httpapi.NewLimiter(httpapi.RateLimit{}, 0); !off.Allow("k") || !off.Allow("k") {
 		t.Fatal("a zero limit refuses")
 	}
+}
+
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	t.Run("FullForgetsTheOldestKey", func(t *testing.T) {
+		l := httpapi.NewLimiter(httpapi.RateLimit{Requests: 1, Window: time.Hour}, 3)
+		for _, k := range []string{"a", "b", "c", "d"} {
+			if !l.Allow(k) {
+				t.Fatalf("first request of %q refused", k)
+			}
+		}
+		if got := l.Keys(); got != 3 {
+			t.Fatalf("Keys = %d, want the cap 3", got)
+		}
+		// "a" came first and was forgotten; "d", the newest, is still counted.
+		if !l.Allow("a") {
+			t.Fatal(`"a" is still counted after a full limiter took a new key`)
+		}
+		if l.Allow("d") {
+			t.Fatal(`"d" was forgotten instead of the oldest key`)
+		}
+	})
+	t.Run("RunSweepsAQuietLimiter", func(t *testing.T) {
+		l := httpapi.NewLimiter(httpapi.RateLimit{Requests: 5, Window: 20 * time.Millisecond}, 0)
+		for i := range 5000 {
+			l.Allow(fmt.Sprint("junk-", i))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go l.Run(ctx)
+		deadline := time.Now().Add(5 * time.Second)
+		for l.Keys() != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("Keys = %d five seconds after a 20 ms window, want 0", l.Keys())
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
 }
 
 func TestRoutingTableMatchesGroups(t *testing.T) {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes is the largest request body any endpoint reads.
@@ -41,13 +43,12 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
 		writeProblem(w, r, http.StatusUnsupportedMediaType, "the body must be JSON (Content-Type: application/json)", nil)
 		return v, false
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(&v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err == nil {
-		if dec.Decode(&struct{}{}) != io.EOF {
-			err = errors.New("body must contain a single JSON value")
-		}
+		err = checkJSONText(body)
+	}
+	if err == nil {
+		err = decodeOne(body, &v)
 	}
 	if err == nil {
 		return v, true
@@ -83,6 +84,78 @@ func decode[T any](w http.ResponseWriter, r *http.Request) (T, bool) {
 	}
 	badRequest(w, r, detail)
 	return v, false
+}
+
+// decodeOne decodes the one JSON value of body into v, refusing unknown
+// fields.
+func decodeOne(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.Decode(&struct{}{}) != io.EOF {
+		return errors.New("body must contain a single JSON value")
+	}
+	return nil
+}
+
+var errLoneSurrogate = errors.New("the body has a \\u escape of a lone UTF-16 surrogate")
+
+// checkJSONText refuses what encoding/json would quietly turn into U+FFFD:
+// invalid UTF-8, and a \u escape of a lone UTF-16 surrogate.
+func checkJSONText(b []byte) error {
+	if !utf8.Valid(b) {
+		return errors.New("the body is not valid UTF-8")
+	}
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 == len(b) {
+			continue
+		}
+		if b[i+1] != 'u' {
+			i++ // an escape of one character, such as \\ or \"
+			continue
+		}
+		r, ok := hex4(b[i+2:])
+		if !ok {
+			continue // a syntax error the decoder reports
+		}
+		i += 5
+		switch {
+		case r >= 0xdc00 && r <= 0xdfff:
+			return errLoneSurrogate
+		case r >= 0xd800 && r <= 0xdbff:
+			if len(b) < i+3 || b[i+1] != '\\' || b[i+2] != 'u' {
+				return errLoneSurrogate
+			}
+			if lo, ok := hex4(b[i+3:]); !ok || lo < 0xdc00 || lo > 0xdfff {
+				return errLoneSurrogate
+			}
+			i += 6
+		}
+	}
+	return nil
+}
+
+// hex4 reads the four hex digits of a \u escape.
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 func jsonKind(goKind string) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -123,6 +124,19 @@ func isToken(s string) bool {
 		}
 	}
 	return true
+}
+
+// wellFormedQuery answers 400 to a request whose query string does not
+// parse, which url.Values would otherwise serve as if the broken pairs were
+// not there (a limit=%zz read as the default limit).
+func wellFormedQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			badRequest(w, r, "the query string is malformed: each pair must be name=value, %-escapes must be complete and ';' is not a separator")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // routeName records the matched route template for the log and metrics; it

@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"container/list"
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -15,24 +17,42 @@ type RateLimit struct {
 	Window   time.Duration
 }
 
+// DefaultMaxKeys is how many keys a Limiter counts at most when
+// NewLimiter is given none.
+const DefaultMaxKeys = 50_000
+
 // Limiter counts requests per key in fixed windows. Fixed windows give exact
 // RateLimit-* headers: how many are left and when the count starts again.
+//
+// Its memory is bounded: it counts at most maxKeys keys at once, and when a
+// new key comes to a full limiter the key whose window started first is
+// forgotten. Windows that ended are swept as requests come and, with Run,
+// on a timer, so that a quiet server gives back the memory of its last
+// burst.
 type Limiter struct {
-	limit     RateLimit
-	now       func() time.Time
-	mu        sync.Mutex
-	windows   map[string]*window
-	lastSweep time.Time
+	limit   RateLimit
+	maxKeys int
+	now     func() time.Time
+
+	mu      sync.Mutex
+	windows map[string]*list.Element // of *window
+	order   *list.List               // windows, the oldest start first
+	peak    int                      // most keys since the map was last made
 }
 
 type window struct {
+	key   string
 	start time.Time
 	count int
 }
 
-// NewLimiter returns a Limiter for the limit.
-func NewLimiter(limit RateLimit) *Limiter {
-	return &Limiter{limit: limit, now: time.Now, windows: make(map[string]*window)}
+// NewLimiter returns a Limiter for the limit that counts at most maxKeys
+// keys (DefaultMaxKeys when maxKeys is 0 or less).
+func NewLimiter(limit RateLimit, maxKeys int) *Limiter {
+	if maxKeys <= 0 {
+		maxKeys = DefaultMaxKeys
+	}
+	return &Limiter{limit: limit, maxKeys: maxKeys, now: time.Now, windows: make(map[string]*list.Element), order: list.New()}
 }
 
 // decision is the outcome of one request's count.
@@ -46,32 +66,86 @@ type decision struct {
 // limit.
 func (l *Limiter) Allow(key string) bool { return l.count(key).allowed }
 
+// Keys is how many keys the limiter counts now.
+func (l *Limiter) Keys() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.windows)
+}
+
+func (l *Limiter) off() bool { return l == nil || l.limit.Requests <= 0 }
+
 // count counts a request for key.
 func (l *Limiter) count(key string) decision {
-	if l == nil || l.limit.Requests <= 0 {
+	if l.off() {
 		return decision{allowed: true, remaining: math.MaxInt}
 	}
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if now.Sub(l.lastSweep) > l.limit.Window {
-		for k, w := range l.windows {
-			if now.Sub(w.start) >= l.limit.Window {
-				delete(l.windows, k)
-			}
+	l.sweep(now)
+	var w *window
+	if e, ok := l.windows[key]; ok {
+		w = e.Value.(*window)
+		if now.Sub(w.start) >= l.limit.Window {
+			w.start, w.count = now, 0
+			l.order.MoveToBack(e)
 		}
-		l.lastSweep = now
-	}
-	w := l.windows[key]
-	if w == nil || now.Sub(w.start) >= l.limit.Window {
-		w = &window{start: now}
-		l.windows[key] = w
+	} else {
+		if len(l.windows) >= l.maxKeys {
+			oldest := l.order.Front()
+			delete(l.windows, oldest.Value.(*window).key)
+			l.order.Remove(oldest)
+		}
+		w = &window{key: key, start: now}
+		l.windows[key] = l.order.PushBack(w)
+		l.peak = max(l.peak, len(l.windows))
 	}
 	w.count++
 	return decision{
 		allowed:   w.count <= l.limit.Requests,
 		remaining: max(l.limit.Requests-w.count, 0),
 		reset:     w.start.Add(l.limit.Window).Sub(now),
+	}
+}
+
+// sweep forgets the windows that ended. They are in start order, so it
+// stops at the first one still running. A map does not shrink when keys go,
+// so once most of a burst's keys are gone it is made anew.
+func (l *Limiter) sweep(now time.Time) {
+	for e := l.order.Front(); e != nil; e = l.order.Front() {
+		w := e.Value.(*window)
+		if now.Sub(w.start) < l.limit.Window {
+			break
+		}
+		delete(l.windows, w.key)
+		l.order.Remove(e)
+	}
+	if l.peak > 1024 && len(l.windows) < l.peak/4 {
+		fresh := make(map[string]*list.Element, len(l.windows))
+		for k, e := range l.windows {
+			fresh[k] = e
+		}
+		l.windows, l.peak = fresh, len(fresh)
+	}
+}
+
+// Run sweeps ended windows once a window until ctx ends.
+func (l *Limiter) Run(ctx context.Context) {
+	if l.off() {
+		return
+	}
+	t := time.NewTicker(l.limit.Window)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.mu.Lock()
+			l.sweep(l.now())
+			l.mu.Unlock()
+		}
 	}
 }
 
@@ -91,7 +165,7 @@ func (l *Limiter) setHeaders(w http.ResponseWriter, d decision) {
 // check counts a request for key; when over the limit it answers 429 and
 // returns false.
 func (l *Limiter) check(w http.ResponseWriter, r *http.Request, key string) bool {
-	if l == nil || l.limit.Requests <= 0 {
+	if l.off() {
 		return true
 	}
 	d := l.count(key)

@@ -7,11 +7,17 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
-// LoginLimits are the stricter limits on login attempts, against password
-// guessing: per username tried and per client address.
-type LoginLimits struct {
-	PerUsername *Limiter
-	PerAddress  *Limiter
+// AuthLimits are the stricter limits on the endpoints that cost a bcrypt
+// hash: login attempts, against password guessing, and registrations.
+type AuthLimits struct {
+	// LoginPerUsername counts the attempts on one username from one client
+	// address. Counting the pair, not the username alone, means a stranger
+	// cannot lock a user out: the user's own address has its own count.
+	LoginPerUsername *Limiter
+	// LoginPerAddress counts every attempt from one client address.
+	LoginPerAddress *Limiter
+	// RegisterPerAddress counts the registrations from one client address.
+	RegisterPerAddress *Limiter
 }
 
 // tokensResponse is a fresh pair of tokens.
@@ -36,7 +42,7 @@ func writeTokens(w http.ResponseWriter, r *http.Request, log *slog.Logger, signe
 	})
 }
 
-func handleLogin(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits LoginLimits) http.Handler {
+func handleLogin(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits AuthLimits) http.Handler {
 	type request struct {
 		Username string `json:"username"`
 		Password string `json:"password"`
@@ -46,9 +52,22 @@ func handleLogin(log *slog.Logger, users chirper.UserStore, passwords chirper.Pa
 		if !ok {
 			return
 		}
+		if err := chirper.ValidateLoginPassword(req.Password); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		client := info(r.Context()).client
+		if !limits.LoginPerAddress.check(w, r, "login-ip:"+client) {
+			return
+		}
+		// A name that cannot be a username cannot log in: it is answered at
+		// once, and never becomes a limiter key.
 		username := chirper.NormalizeUsername(req.Username)
-		if !limits.PerAddress.check(w, r, "login-ip:"+info(r.Context()).client) ||
-			!limits.PerUsername.check(w, r, "login-user:"+username) {
+		if !chirper.ValidUsername(username) {
+			writeError(w, r, log, chirper.Errorf(chirper.EUNAUTHORIZED, "wrong username or password"))
+			return
+		}
+		if !limits.LoginPerUsername.check(w, r, "login-user:"+username+"@"+client) {
 			return
 		}
 		u, err := users.FindUserByUsername(r.Context(), username)

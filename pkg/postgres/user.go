@@ -77,14 +77,44 @@ func (s *UserStore) UpdateUser(ctx context.Context, id int64, upd chirper.UserUp
 		id, upd.DisplayName, upd.PasswordHash))
 }
 
-// SetUserRole gives the user the role.
+// SetUserRole gives the user the role. Every admin row is locked first, so
+// that two admins who demote each other at once cannot leave none: the
+// second waits for the first and then sees one admin left.
 func (s *UserStore) SetUserRole(ctx context.Context, username string, role chirper.Role) (*chirper.User, error) {
 	if !role.Valid() {
 		return nil, chirper.Errorf(chirper.EINVALID, "unknown role %q", role)
 	}
-	return scanUser(s.db.QueryRowContext(ctx,
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer tx.Rollback()
+	rows, err := tx.QueryContext(ctx, `SELECT username FROM users WHERE role = 'admin' FOR UPDATE`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	var admins []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, translate(err)
+		}
+		admins = append(admins, name)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, translate(err)
+	}
+	if err := chirper.CheckRoleChange(admins, username, role); err != nil {
+		return nil, err
+	}
+	u, err := scanUser(tx.QueryRowContext(ctx,
 		`UPDATE users SET role = $2 WHERE username = $1 RETURNING `+userColumns,
 		chirper.NormalizeUsername(username), role))
+	if err != nil {
+		return nil, err
+	}
+	return u, translate(tx.Commit())
 }
 
 // DeleteUser removes the user; their chirps and tokens go by cascade.

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -133,15 +134,56 @@ func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) 
 	if slices.Contains(b.Groups, httpapi.GroupCreateChirp) && cfg.WriteBatch > 1 {
 		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch)
 	}
-	handler, reg, err := buildAPI(b, cfg, log, st)
+	bg := startJobs()
+	handler, reg, err := buildAPI(b, cfg, log, st, bg)
 	if err != nil {
+		bg.stop()
 		st.Close()
 		return nil, err
 	}
-	return New(cfg, log, reg, App{Handler: handler, Ready: st.Ping, Close: st.Close}), nil
+	closeApp := func() error {
+		bg.stop()
+		return st.Close()
+	}
+	return New(cfg, log, reg, App{Handler: handler, Ready: st.Ping, Close: closeApp}), nil
 }
 
-func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores) (http.Handler, *prometheus.Registry, error) {
+// jobs are a process's background loops (limiter sweeps, the refresh-token
+// purge): they run until the app closes, and end before its stores do.
+type jobs struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startJobs() *jobs {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &jobs{ctx: ctx, cancel: cancel}
+}
+
+// run runs fn in its own goroutine until the jobs stop.
+func (j *jobs) run(fn func(context.Context)) {
+	j.wg.Add(1)
+	go func() {
+		defer j.wg.Done()
+		fn(j.ctx)
+	}()
+}
+
+// stop ends every job and waits for them.
+func (j *jobs) stop() {
+	j.cancel()
+	j.wg.Wait()
+}
+
+// limiter returns a Limiter whose ended windows bg sweeps.
+func (j *jobs) limiter(cfg *config.Config, requests int) *httpapi.Limiter {
+	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: requests, Window: cfg.RateLimitWindow}, cfg.RateLimitMaxKeys)
+	j.run(l.Run)
+	return l
+}
+
+func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jobs) (http.Handler, *prometheus.Registry, error) {
 	signingKey, publicKeys, err := loadKeys(b, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -168,9 +210,10 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores) (http.
 			}
 			signer := auth.NewSigner(signingKey, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
 			sessions := auth.NewSessions(st.Tokens, cfg.RefreshTokenTTL)
-			limits := httpapi.LoginLimits{
-				PerUsername: httpapi.NewLimiter(httpapi.RateLimit{Requests: cfg.LoginLimitPerUser, Window: cfg.RateLimitWindow}),
-				PerAddress:  httpapi.NewLimiter(httpapi.RateLimit{Requests: cfg.LoginLimitPerAddress, Window: cfg.RateLimitWindow}),
+			limits := httpapi.AuthLimits{
+				LoginPerUsername:   bg.limiter(cfg, cfg.LoginLimitPerUser),
+				LoginPerAddress:    bg.limiter(cfg, cfg.LoginLimitPerAddress),
+				RegisterPerAddress: bg.limiter(cfg, cfg.RegisterLimitPerAddress),
 			}
 			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
 		case httpapi.GroupListChirps:
@@ -188,7 +231,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores) (http.
 		Metrics:   httpapi.NewMetrics(reg),
 		Verifier:  verifier,
 		Users:     st.Users,
-		RateLimit: httpapi.RateLimit{Requests: cfg.RateLimit, Window: cfg.RateLimitWindow},
+		RateLimit: bg.limiter(cfg, cfg.RateLimit),
 		ClientIP:  httpapi.NewClientIP(proxies),
 	}, groups...)
 	return h, reg, err

@@ -31,11 +31,20 @@ type DB struct {
 // Open opens (creating if need be) the SQLite database file at path, in WAL
 // mode with foreign keys on and a busy timeout, so that many goroutines may
 // write at once: writers queue instead of failing.
+//
+// Commits are durable (synchronous=FULL): in WAL mode NORMAL would let an
+// acknowledged chirp vanish on power loss or an OS crash. The write batcher
+// groups concurrent chirps into one commit, so the fsync is paid once a
+// batch.
 func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, "FULL")
+}
+
+func open(ctx context.Context, path, synchronous string) (*DB, error) {
 	q := url.Values{}
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "synchronous("+synchronous+")")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -68,6 +69,28 @@ func TestSchema(t *testing.T) {
 		}
 		if on != 1 || mode != "wal" {
 			t.Fatalf("foreign_keys = %d, journal_mode = %q; want 1 and wal", on, mode)
+		}
+	})
+	t.Run("DurableCommits", func(t *testing.T) {
+		db := MustOpenDB(t)
+		// Every pooled connection, not just one, must sync at commit.
+		conns := make([]*sql.Conn, 4)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+		}
+		for i, c := range conns {
+			var level int
+			if err := c.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+				t.Fatal(err)
+			}
+			if level != 2 {
+				t.Fatalf("connection %d: synchronous = %d, want 2 (FULL)", i, level)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,6 +102,71 @@ func testUsers(t *testing.T, open func(t *testing.T) Stores) {
 		assertCode(t, err, chirper.ENOTFOUND)
 		_, err = s.Users.SetUserRole(ctx, "dave", "superuser")
 		assertCode(t, err, chirper.EINVALID)
+	})
+
+	t.Run("ErrLastAdmin", func(t *testing.T) {
+		s := open(t)
+		MustCreateUser(t, s.Users, "dave")
+		MustCreateUser(t, s.Users, "erin")
+		if _, err := s.Users.SetUserRole(ctx, "dave", chirper.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Users.SetUserRole(ctx, "Dave", chirper.RoleUser)
+		assertCode(t, err, chirper.ECONFLICT)
+		if _, err := s.Users.SetUserRole(ctx, "erin", chirper.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Users.SetUserRole(ctx, "dave", chirper.RoleUser); err != nil {
+			t.Fatalf("demoting one of two admins: %v", err)
+		}
+		_, err = s.Users.SetUserRole(ctx, "erin", chirper.RoleUser)
+		assertCode(t, err, chirper.ECONFLICT)
+		if _, err := s.Users.SetUserRole(ctx, "dave", chirper.RoleUser); err != nil {
+			t.Fatalf("a plain user set to user again: %v", err)
+		}
+	})
+
+	t.Run("ErrLastAdminRace", func(t *testing.T) {
+		// Two admins demote each other at once, many times over: every
+		// round leaves exactly one admin.
+		s := open(t)
+		MustCreateUser(t, s.Users, "dave")
+		MustCreateUser(t, s.Users, "erin")
+		for round := range 20 {
+			for _, name := range []string{"dave", "erin"} {
+				if _, err := s.Users.SetUserRole(ctx, name, chirper.RoleAdmin); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, name := range []string{"dave", "erin"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, errs[i] = s.Users.SetUserRole(ctx, name, chirper.RoleUser)
+				}()
+			}
+			wg.Wait()
+			admins := 0
+			for _, name := range []string{"dave", "erin"} {
+				u, err := s.Users.FindUserByUsername(ctx, name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if u.Role == chirper.RoleAdmin {
+					admins++
+				}
+			}
+			if admins != 1 {
+				t.Fatalf("round %d: %d admins left (errors %v), want 1", round, admins, errs)
+			}
+			for _, err := range errs {
+				if err != nil && chirper.ErrorCode(err) != chirper.ECONFLICT {
+					t.Fatalf("round %d: %v", round, err)
+				}
+			}
+		}
 	})
 
 	t.Run("DeleteUserCascades", func(t *testing.T) {

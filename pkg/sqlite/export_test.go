@@ -1,0 +1,5 @@
+package sqlite
+
+// OpenSynchronous opens with another synchronous level, for the benchmark
+// that prices durable commits.
+var OpenSynchronous = open
