@@ -25,6 +25,7 @@ import (
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
+	"github.com/chirper/chirper/pkg/sqlite"
 )
 
 // syncBuffer is a log sink that tests read while the server writes.
@@ -509,5 +510,59 @@ func TestREADMESession(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("the session's output lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+func TestRefreshTokensArePurged(t *testing.T) {
+	dir := t.TempDir()
+	s := startStandalone(t, map[string]string{
+		"CHIRPER_DATA_DIR":                dir,
+		"CHIRPER_REFRESH_TOKEN_TTL":       "1s",
+		"CHIRPER_REVOKED_TOKEN_RETENTION": "0s",
+		"CHIRPER_TOKEN_PURGE_INTERVAL":    "100ms",
+	})
+	ctx := context.Background()
+	c := client.New(s.URL, apitest.ValidatingClient(t, s.URL))
+	if _, err := c.Register(ctx, client.Registration{Username: "sessions", Password: "long enough"}); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "chirper.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows := func() (n int) {
+		t.Helper()
+		if err := db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM refresh_tokens) + (SELECT count(*) FROM refresh_token_families)`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for range 3 {
+		tok, err := c.Login(ctx, "sessions", "long enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Refresh(ctx, tok.RefreshToken); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logout, err := c.Login(ctx, "sessions", "long enough")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Logout(ctx, logout.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(); n == 0 {
+		t.Fatal("no refresh-token rows after four logins")
+	}
+	// The tokens expire after 1 s and the purge runs every 100 ms.
+	deadline := time.Now().Add(10 * time.Second)
+	for rows() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d refresh-token rows left 10 s after they expired", rows())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -27,7 +27,9 @@ type RefreshTokenStore interface {
 	// CreatedAt), in one transaction. EUNAUTHORIZED when the token is unknown,
 	// expired or revoked; when it was spent already, the whole family is
 	// revoked first (a stolen token was replayed) and the error is
-	// EUNAUTHORIZED too.
+	// EUNAUTHORIZED too. A rotation and a revocation of the same family
+	// exclude each other: the token a rotation issues is revoked with its
+	// family, whichever commits first.
 	RotateRefreshToken(ctx context.Context, oldHash []byte, next *RefreshToken) error
 
 	// RevokeRefreshTokenFamily revokes every token of the family that the
@@ -36,6 +38,12 @@ type RefreshTokenStore interface {
 
 	// RevokeUserRefreshTokens revokes every token of the user.
 	RevokeUserRefreshTokens(ctx context.Context, userID int64) error
+
+	// PurgeRefreshTokens deletes at most limit expired tokens and at most
+	// limit families that expired or were revoked before revokedBefore, and
+	// returns how many rows went. Where several processes share the
+	// database, one purges at a time and the others return 0.
+	PurgeRefreshTokens(ctx context.Context, revokedBefore time.Time, limit int) (int64, error)
 }
 
 // ErrRefreshTokenReused is the message of the error a replayed refresh token

@@ -44,6 +44,8 @@ type Config struct {
 	AccessTokenTTL  time.Duration `envconfig:"ACCESS_TOKEN_TTL" default:"15m" desc:"lifetime of access tokens"`
 	RefreshTokenTTL time.Duration `envconfig:"REFRESH_TOKEN_TTL" default:"720h" desc:"lifetime of refresh tokens (30 days)"`
 	BcryptCost      int           `envconfig:"BCRYPT_COST" default:"12" desc:"bcrypt cost of password hashes (4 to 31)"`
+	TokenPurgeEvery time.Duration `envconfig:"TOKEN_PURGE_INTERVAL" default:"1h" desc:"users group: how often expired refresh tokens and long-revoked sessions are deleted (one process at a time)"`
+	RevokedTokenTTL time.Duration `envconfig:"REVOKED_TOKEN_RETENTION" default:"168h" desc:"how long a revoked session's tokens are kept before the purge deletes them"`
 
 	RateLimit               int           `envconfig:"RATE_LIMIT" default:"600" desc:"requests per RATE_LIMIT_WINDOW per client (user, else address); 0 turns it off"`
 	RateLimitWindow         time.Duration `envconfig:"RATE_LIMIT_WINDOW" default:"1m" desc:"window of RATE_LIMIT and the login limits"`
@@ -115,8 +117,8 @@ func (c *Config) Validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		errs = append(errs, errors.New("CHIRPER_BCRYPT_COST must be 4 to 31"))
 	}
-	if c.AccessTokenTTL <= 0 || c.RefreshTokenTTL <= 0 {
-		errs = append(errs, errors.New("token lifetimes must be positive"))
+	if c.AccessTokenTTL <= 0 || c.RefreshTokenTTL <= 0 || c.TokenPurgeEvery <= 0 || c.RevokedTokenTTL < 0 {
+		errs = append(errs, errors.New("token lifetimes and the purge interval must be positive"))
 	}
 	if c.RateLimit < 0 || c.RateLimitWindow <= 0 {
 		errs = append(errs, errors.New("CHIRPER_RATE_LIMIT must be 0 or more and CHIRPER_RATE_LIMIT_WINDOW positive"))

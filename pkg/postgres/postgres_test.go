@@ -2,9 +2,11 @@ package postgres_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/postgres"
@@ -105,6 +107,11 @@ func TestServiceRoles(t *testing.T) {
 	}{
 		{"chirper_users", "users", "INSERT", true},
 		{"chirper_users", "refresh_tokens", "UPDATE", true},
+		{"chirper_users", "refresh_tokens", "DELETE", true},
+		{"chirper_users", "refresh_token_families", "UPDATE", true},
+		{"chirper_users", "refresh_token_families", "DELETE", true},
+		{"chirper_list_chirps", "refresh_token_families", "SELECT", false},
+		{"chirper_create_chirp", "refresh_token_families", "SELECT", false},
 		{"chirper_users", "chirps", "INSERT", false},
 		{"chirper_list_chirps", "chirps", "SELECT", true},
 		{"chirper_list_chirps", "chirps", "INSERT", false},
@@ -124,5 +131,36 @@ func TestServiceRoles(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s %s on %s = %v, want %v", tc.role, tc.privilege, tc.table, got, tc.want)
 		}
+	}
+}
+
+// TestPurgeOneProcessAtATime holds the purge's advisory lock as another
+// process purging would: the purge then deletes nothing, and once the lock
+// is free it deletes the expired token.
+func TestPurgeOneProcessAtATime(t *testing.T) {
+	db := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	users, tokens := postgres.NewUserStore(db), postgres.NewRefreshTokenStore(db)
+	u := storetest.MustCreateUser(t, users, "alice")
+	hash := sha256.Sum256([]byte("expired"))
+	if err := tokens.CreateRefreshToken(ctx, &chirper.RefreshToken{Hash: hash[:], FamilyID: "f1", UserID: u.ID, ExpiresAt: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := other.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, postgres.PurgeLockID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tokens.PurgeRefreshTokens(ctx, time.Now(), 100); err != nil || n != 0 {
+		t.Fatalf("purge while another process purges = %d, %v; want 0, nil", n, err)
+	}
+	if _, err := other.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, postgres.PurgeLockID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tokens.PurgeRefreshTokens(ctx, time.Now(), 100); err != nil || n == 0 {
+		t.Fatalf("purge with the lock free = %d, %v; want rows deleted", n, err)
 	}
 }

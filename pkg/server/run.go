@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/httpapi"
 )
@@ -183,6 +184,41 @@ func (j *jobs) limiter(cfg *config.Config, requests int) *httpapi.Limiter {
 	return l
 }
 
+// purgeBatch is how many rows one purge statement deletes at most, so that
+// no purge holds locks for long.
+const purgeBatch = 1000
+
+// purgeRefreshTokens deletes expired refresh tokens and sessions revoked
+// longer than retention ago, every interval, batch after batch, until ctx
+// ends.
+func purgeRefreshTokens(ctx context.Context, log *slog.Logger, tokens chirper.RefreshTokenStore, every, retention time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var total int64
+		for {
+			n, err := tokens.PurgeRefreshTokens(ctx, time.Now().Add(-retention), purgeBatch)
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Warn("purging refresh tokens", "err", err)
+				}
+				break
+			}
+			if total += n; n == 0 {
+				break
+			}
+		}
+		if total > 0 {
+			log.Info("purged refresh tokens", "rows", total)
+		}
+	}
+}
+
 func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jobs) (http.Handler, *prometheus.Registry, error) {
 	signingKey, publicKeys, err := loadKeys(b, cfg)
 	if err != nil {
@@ -216,6 +252,9 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				RegisterPerAddress: bg.limiter(cfg, cfg.RegisterLimitPerAddress),
 			}
 			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
+			bg.run(func(ctx context.Context) {
+				purgeRefreshTokens(ctx, log, st.Tokens, cfg.TokenPurgeEvery, cfg.RevokedTokenTTL)
+			})
 		case httpapi.GroupListChirps:
 			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users))
 		case httpapi.GroupGetChirp:

@@ -155,4 +155,99 @@ func testRefreshTokens(t *testing.T, open func(t *testing.T) Stores) {
 			t.Fatalf("%d rotations of one token succeeded, want exactly 1", wins)
 		}
 	})
+
+	t.Run("RevocationRacesRotation", func(t *testing.T) {
+		// Whichever commits first, a token that a rotation issues must not
+		// outlive the revocation of its family.
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		for round := range 30 {
+			tok := login(t, s, u.ID, fmt.Sprint("race-", round), 100+round)
+			next := newToken(fmt.Sprint("race-next-", round))
+			var wg sync.WaitGroup
+			var rotateErr, revokeErr error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				rotateErr = s.Tokens.RotateRefreshToken(ctx, tok.Hash, next)
+			}()
+			go func() {
+				defer wg.Done()
+				if round%2 == 0 {
+					revokeErr = s.Tokens.RevokeRefreshTokenFamily(ctx, tok.Hash)
+				} else {
+					revokeErr = s.Tokens.RevokeUserRefreshTokens(ctx, u.ID)
+				}
+			}()
+			wg.Wait()
+			if revokeErr != nil {
+				t.Fatalf("round %d: revoke: %v", round, revokeErr)
+			}
+			if rotateErr != nil {
+				assertCode(t, rotateErr, chirper.EUNAUTHORIZED)
+				continue
+			}
+			err := s.Tokens.RotateRefreshToken(ctx, next.Hash, newToken(fmt.Sprint("race-after-", round)))
+			if chirper.ErrorCode(err) != chirper.EUNAUTHORIZED {
+				t.Fatalf("round %d: the token issued beside a revocation still rotates: %v", round, err)
+			}
+		}
+	})
+
+	t.Run("Purge", func(t *testing.T) {
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		for i := range 5 {
+			tok := &chirper.RefreshToken{Hash: tokenHash(fmt.Sprint("expired-", i)), FamilyID: familyID(10 + i), UserID: u.ID, ExpiresAt: time.Now().Add(-time.Minute)}
+			if err := s.Tokens.CreateRefreshToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+		}
+		live := login(t, s, u.ID, "live", 1)
+		oldRevoked := login(t, s, u.ID, "old-revoked", 2)
+		if err := s.Tokens.RevokeRefreshTokenFamily(ctx, oldRevoked.Hash); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+		cutoff := time.Now()
+		newRevoked := login(t, s, u.ID, "new-revoked", 3)
+		if err := s.Tokens.RevokeRefreshTokenFamily(ctx, newRevoked.Hash); err != nil {
+			t.Fatal(err)
+		}
+		const limit = 2
+		calls := 0
+		for {
+			n, err := s.Tokens.PurgeRefreshTokens(ctx, cutoff, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > 3*limit {
+				t.Fatalf("one purge deleted %d rows, more than its batches of %d", n, limit)
+			}
+			calls++
+			if n == 0 {
+				break
+			}
+			if calls > 20 {
+				t.Fatal("the purge does not come to an end")
+			}
+		}
+		if calls < 3 {
+			t.Fatalf("%d purges emptied 6 dead families in batches of %d", calls, limit)
+		}
+		gone := "refresh token is not valid" // what an unknown token is told
+		for _, h := range [][]byte{tokenHash("expired-0"), tokenHash("expired-4"), oldRevoked.Hash} {
+			err := s.Tokens.RotateRefreshToken(ctx, h, newToken("after-purge"))
+			if chirper.ErrorMessage(err) != gone {
+				t.Fatalf("a purged token: %v, want %q", err, gone)
+			}
+		}
+		if err := s.Tokens.RotateRefreshToken(ctx, newRevoked.Hash, newToken("x")); chirper.ErrorMessage(err) == gone {
+			t.Fatal("a family revoked after the cutoff was purged")
+		}
+		if err := s.Tokens.RotateRefreshToken(ctx, live.Hash, newToken("live2")); err != nil {
+			t.Fatalf("a live token after the purge: %v", err)
+		}
+	})
+
 }
