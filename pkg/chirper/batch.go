@@ -101,9 +101,13 @@ func (b *ChirpBatcher) write() {
 	}
 }
 
-// flush stores a batch. When the batch fails as a whole (say, one author was
-// deleted meanwhile), each chirp is retried alone, so that one bad chirp
-// does not fail the others.
+// flush stores a batch. A batch of several chirps reserves their ids
+// first. When the batch fails as a whole, its outcome may be unknown (the
+// connection broke after the commit) or known (one author was deleted
+// meanwhile, and nothing was stored): either way each chirp is retried
+// alone under its own id and with its own time limit, and a retry that
+// finds its id taken finds the chirp that the batch did store. No chirp is
+// stored twice, and one bad chirp does not fail the others.
 func (b *ChirpBatcher) flush(batch []*pendingChirp) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
@@ -111,16 +115,54 @@ func (b *ChirpBatcher) flush(batch []*pendingChirp) {
 	for i, p := range batch {
 		chirps[i] = p.chirp
 	}
-	err := b.ChirpStore.CreateChirps(ctx, chirps)
-	if err == nil || len(batch) == 1 {
+	deliver := func(err error) {
 		for _, p := range batch {
 			p.done <- err
 		}
+	}
+	if err := b.reserveIDs(ctx, chirps); err != nil {
+		deliver(err) // nothing was written
+		return
+	}
+	if err := b.ChirpStore.CreateChirps(ctx, chirps); err == nil || len(batch) == 1 {
+		deliver(err)
 		return
 	}
 	for _, p := range batch {
-		p.done <- b.ChirpStore.CreateChirp(ctx, p.chirp)
+		p.done <- b.retry(p.chirp)
 	}
+}
+
+// reserveIDs gives the chirps of a batch of several their ids.
+func (b *ChirpBatcher) reserveIDs(ctx context.Context, chirps []*Chirp) error {
+	if len(chirps) == 1 {
+		return nil
+	}
+	ids, err := b.ChirpStore.ReserveChirpIDs(ctx, len(chirps))
+	if err != nil {
+		return err
+	}
+	for i, c := range chirps {
+		c.ID = ids[i]
+	}
+	return nil
+}
+
+// retry stores c, whose id is reserved, alone.
+func (b *ChirpBatcher) retry(c *Chirp) error {
+	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
+	defer cancel()
+	err := b.ChirpStore.CreateChirp(ctx, c)
+	if ErrorCode(err) != ECONFLICT {
+		return err
+	}
+	// The id was c's alone: the failed batch stored it after all.
+	stored, err := b.ChirpStore.FindChirpByID(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	*c = *stored
+	return nil
 }
 
 // Queued is how many chirps wait for a writer now.

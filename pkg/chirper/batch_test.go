@@ -2,9 +2,11 @@ package chirper_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -199,5 +201,102 @@ func TestChirpBatcherGivesUpWhenTheCallerDoes(t *testing.T) {
 	b.Close()
 	if n, err := sqlite.NewChirpStore(db).CountChirps(ctx, chirper.ChirpFilter{}); err != nil || n != 2 {
 		t.Fatalf("count %d (%v), want the 2 queued chirps only", n, err)
+	}
+}
+
+// faultyStore is a real SQLite chirp store whose batch writes (of more than
+// one chirp) fail the way a database can: ambiguous stores the batch and
+// then reports the connection lost, as when it breaks after the commit;
+// otherwise the batch waits until its time is up and fails.
+type faultyStore struct {
+	chirper.ChirpStore
+	ambiguous bool
+	failed    atomic.Int32
+}
+
+func (f *faultyStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp) error {
+	if len(cs) == 1 {
+		return f.ChirpStore.CreateChirps(ctx, cs)
+	}
+	f.failed.Add(1)
+	if f.ambiguous {
+		if err := f.ChirpStore.CreateChirps(ctx, cs); err != nil {
+			return err
+		}
+		return &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database is unavailable", Cause: errors.New("connection reset by peer")}
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// batchOf sends n chirps through a batcher of one writer whose first, lone
+// chirp is held at a gate until the other n-1 wait in the queue, so that
+// they go as one batch.
+func batchOf(t *testing.T, store chirper.ChirpStore, author int64, n int, timeout time.Duration) ([]*chirper.Chirp, []error) {
+	t.Helper()
+	gated := &gatedStore{ChirpStore: store, gate: make(chan struct{})}
+	b := chirper.NewChirpBatcher(gated, 1, 64, timeout)
+	defer b.Close()
+	chirps := make([]*chirper.Chirp, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		chirps[i] = prepared(t, author, fmt.Sprintf("batched %d", i))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = b.CreateChirp(context.Background(), chirps[i])
+		}()
+		if i == 0 {
+			for gated.calls() == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	for b.Queued() < n-1 {
+		time.Sleep(time.Millisecond)
+	}
+	close(gated.gate)
+	wg.Wait()
+	return chirps, errs
+}
+
+// TestChirpBatcherAmbiguousBatch: a batch stored whose answer is lost is
+// found by its reserved ids; no chirp is stored twice.
+func TestChirpBatcherAmbiguousBatch(t *testing.T) {
+	db, author := openSQLite(t)
+	store := &faultyStore{ChirpStore: sqlite.NewChirpStore(db), ambiguous: true}
+	chirps, errs := batchOf(t, store, author.ID, 6, 10*time.Second)
+	if store.failed.Load() != 1 {
+		t.Fatalf("%d failed batches, want 1", store.failed.Load())
+	}
+	ctx := context.Background()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("chirp %d: %v", i, err)
+		}
+		got, err := store.FindChirpByID(ctx, chirps[i].ID)
+		if err != nil || got.Message != chirps[i].Message || chirps[i].Author != "batcher" || chirps[i].CreatedAt.IsZero() {
+			t.Fatalf("chirp %d = %+v as stored %+v (%v)", i, chirps[i], got, err)
+		}
+	}
+	if n, err := store.CountChirps(ctx, chirper.ChirpFilter{}); err != nil || n != 6 {
+		t.Fatalf("count %d (%v), want 6: a chirp of the lost answer was stored again", n, err)
+	}
+}
+
+// TestChirpBatcherRetriesWithTheirOwnTime: after a batch used up its time,
+// each chirp is retried alone with a time limit of its own.
+func TestChirpBatcherRetriesWithTheirOwnTime(t *testing.T) {
+	db, author := openSQLite(t)
+	store := &faultyStore{ChirpStore: sqlite.NewChirpStore(db)}
+	chirps, errs := batchOf(t, store, author.ID, 4, 200*time.Millisecond)
+	for i, err := range errs {
+		if err != nil || chirps[i].ID == 0 {
+			t.Fatalf("chirp %d: id %d, %v; want it stored by its retry", i, chirps[i].ID, err)
+		}
+	}
+	if n, err := store.CountChirps(context.Background(), chirper.ChirpFilter{}); err != nil || n != 4 {
+		t.Fatalf("count %d (%v), want 4", n, err)
 	}
 }

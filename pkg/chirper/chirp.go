@@ -182,8 +182,15 @@ type ChirpStore interface {
 
 	// CreateChirps stores every chirp at once (one statement where the
 	// database allows) and sets their ID, Author and CreatedAt. Either all
-	// are stored or none: ENOTFOUND when an author does not exist.
+	// are stored or none: ENOTFOUND when an author does not exist. A chirp
+	// whose ID is set (from ReserveChirpIDs) is stored under that id:
+	// ECONFLICT when a chirp has it already.
 	CreateChirps(ctx context.Context, chirps []*Chirp) error
+
+	// ReserveChirpIDs returns n new chirp ids that no other chirp will be
+	// given, for chirps whose write must be known to have happened or not
+	// even when its answer is lost.
+	ReserveChirpIDs(ctx context.Context, n int) ([]int64, error)
 
 	// FindChirpByID returns the chirp with the id. ENOTFOUND when there is
 	// none.

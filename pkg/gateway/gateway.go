@@ -67,6 +67,10 @@ func newProxy(targets []*url.URL, log *slog.Logger) http.Handler {
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			target := targets[next.Add(1)%uint64(len(targets))]
 			pr.SetURL(target)
+			// As the AWS load balancer does, pass the query on as it came:
+			// ReverseProxy drops the pairs it cannot parse, and the
+			// service must see them to refuse the request.
+			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},

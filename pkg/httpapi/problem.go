@@ -20,6 +20,10 @@ var codeStatus = map[string]int{
 	chirper.EINTERNAL:     http.StatusInternalServerError,
 }
 
+// StatusClientClosedRequest is the status logged for a request whose client
+// went away before its answer (nginx's 499); it is never sent.
+const StatusClientClosedRequest = 499
+
 // problem is an RFC 9457 problem details document.
 type problem struct {
 	Type      string         `json:"type"`
@@ -65,6 +69,13 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 // are logged with the request id and answered with a generic message; their
 // text never reaches the client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	if r.Context().Err() != nil {
+		// The client went away: no one reads the answer, and the failure
+		// is not ours. 499 says so in the log and the metrics.
+		log.InfoContext(r.Context(), "client went away", "request_id", requestID(r.Context()), "err", err)
+		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
 	code := chirper.ErrorCode(err)
 	status, ok := codeStatus[code]
 	if !ok {

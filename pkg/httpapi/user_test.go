@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -35,7 +36,7 @@ func (h *countingHasher) Hash(password string) (string, error) {
 }
 
 // usersAPI serves the users group on a fresh SQLite database.
-func usersAPI(t *testing.T, limits httpapi.AuthLimits) (http.Handler, *countingHasher) {
+func usersAPI(t *testing.T, limits httpapi.AuthLimits, logs io.Writer) (http.Handler, *countingHasher) {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "test.db"))
@@ -56,7 +57,7 @@ func usersAPI(t *testing.T, limits httpapi.AuthLimits) (http.Handler, *countingH
 	}
 	hasher := &countingHasher{PasswordHasher: passwords}
 	users := sqlite.NewUserStore(db)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(logs, nil))
 	group := httpapi.UsersGroup(log, users, hasher, auth.NewSigner(key, "iss", "aud", time.Minute),
 		auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits)
 	verifier, err := auth.NewVerifier([]ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, "iss", "aud")
@@ -79,7 +80,7 @@ func post(h http.Handler, path, body string) *httptest.ResponseRecorder {
 }
 
 func TestRegisterTakenNameCostsNoHash(t *testing.T) {
-	h, hasher := usersAPI(t, httpapi.AuthLimits{})
+	h, hasher := usersAPI(t, httpapi.AuthLimits{}, io.Discard)
 	if w := post(h, "/v1/users", `{"username":"alice","password":"long enough"}`); w.Code != http.StatusCreated {
 		t.Fatalf("first registration: %d %s", w.Code, w.Body)
 	}
@@ -95,7 +96,7 @@ func TestRegisterTakenNameCostsNoHash(t *testing.T) {
 
 func TestLoginLimiterKeysOnlyUsernames(t *testing.T) {
 	perUsername := httpapi.NewLimiter(httpapi.RateLimit{Requests: 5, Window: time.Hour}, 0)
-	h, _ := usersAPI(t, httpapi.AuthLimits{LoginPerUsername: perUsername})
+	h, _ := usersAPI(t, httpapi.AuthLimits{LoginPerUsername: perUsername}, io.Discard)
 	junk := []string{"", "x", "has space", "UPPER-and-dash", strings.Repeat("n", 31), strings.Repeat("z", 60<<10)}
 	for i, name := range junk {
 		body := fmt.Sprintf(`{"username":%q,"password":"whatever %d"}`, name, i)
@@ -109,5 +110,30 @@ func TestLoginLimiterKeysOnlyUsernames(t *testing.T) {
 	post(h, "/v1/auth/login", `{"username":"could_exist","password":"whatever"}`)
 	if got := perUsername.Keys(); got != 1 {
 		t.Fatalf("the per-username limiter holds %d keys after a real-looking username, want 1", got)
+	}
+}
+
+func TestClientGoneIsA499(t *testing.T) {
+	var logs bytes.Buffer
+	h, hasher := usersAPI(t, httpapi.AuthLimits{}, &logs)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the client hung up before the store was asked
+	r := httptest.NewRequestWithContext(ctx, "POST", "/v1/users", strings.NewReader(`{"username":"gone","password":"long enough"}`))
+	r.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != httpapi.StatusClientClosedRequest {
+		t.Fatalf("status %d, want 499", w.Code)
+	}
+	if hasher.hashes.Load() != 0 {
+		t.Fatal("a request whose client is gone was hashed")
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if strings.Contains(line, `"level":"ERROR"`) {
+			t.Fatalf("a client that went away was logged as an error: %s", line)
+		}
+	}
+	if !strings.Contains(logs.String(), `"status":499`) {
+		t.Fatalf("no access line with status 499:\n%s", logs.String())
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -56,6 +55,7 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 	if len(chirps) == 0 {
 		return nil
 	}
+	ids := make([]int64, len(chirps))
 	authors := make([]int64, len(chirps))
 	messages := make([]string, len(chirps))
 	tags := make([]string, len(chirps))
@@ -67,13 +67,15 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		if err != nil {
 			return err
 		}
-		authors[i], messages[i], tags[i] = c.AuthorID, c.Message, string(b)
+		ids[i], authors[i], messages[i], tags[i] = c.ID, c.AuthorID, c.Message, string(b)
 	}
 	rows, err := s.db.QueryContext(ctx, `
 		WITH input AS (
-			SELECT nextval(pg_get_serial_sequence('chirps', 'id')) AS id, t.ord, t.author_id, t.message,
+			SELECT coalesce(nullif(t.id, 0), nextval(pg_get_serial_sequence('chirps', 'id'))) AS id,
+			       t.ord, t.author_id, t.message,
 			       ARRAY(SELECT json_array_elements_text(t.tags::json)) AS tags
-			FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY AS t(author_id, message, tags, ord)
+			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+			     WITH ORDINALITY AS t(author_id, message, tags, id, ord)
 		), c AS (
 			INSERT INTO chirps (id, author_id, message, tags) OVERRIDING SYSTEM VALUE
 			SELECT id, author_id, message, tags FROM input
@@ -84,22 +86,20 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		)
 		SELECT input.ord, c.id, u.username, c.created_at
 		FROM c JOIN input ON input.id = c.id JOIN users u ON u.id = c.author_id`,
-		pq.Array(authors), pq.Array(messages), pq.Array(tags))
+		pq.Array(authors), pq.Array(messages), pq.Array(tags), pq.Array(ids))
 	if err != nil {
 		return translateCreate(err)
 	}
 	defer rows.Close()
+	stored := make([]chirper.Chirp, len(chirps))
 	n := 0
 	for rows.Next() {
 		var ord int
-		var created time.Time
-		var id int64
-		var author string
-		if err := rows.Scan(&ord, &id, &author, &created); err != nil {
+		var c chirper.Chirp
+		if err := rows.Scan(&ord, &c.ID, &c.Author, &c.CreatedAt); err != nil {
 			return translateCreate(err)
 		}
-		c := chirps[ord-1]
-		c.ID, c.Author, c.CreatedAt = id, author, created.UTC()
+		stored[ord-1] = c
 		n++
 	}
 	if err := rows.Err(); err != nil {
@@ -108,7 +108,23 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 	if n != len(chirps) {
 		return fmt.Errorf("postgres: stored %d of %d chirps", n, len(chirps))
 	}
+	for i, c := range chirps {
+		c.ID, c.Author, c.CreatedAt = stored[i].ID, stored[i].Author, stored[i].CreatedAt.UTC()
+	}
 	return nil
+}
+
+// ReserveChirpIDs draws n ids from the chirps' identity sequence, which
+// never gives them out again.
+func (s *ChirpStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error) {
+	var ids []int64
+	err := s.db.QueryRowContext(ctx,
+		`SELECT array_agg(nextval(pg_get_serial_sequence('chirps', 'id'))) FROM generate_series(1, $1)`, n,
+	).Scan((*pq.Int64Array)(&ids))
+	if err != nil {
+		return nil, translate(err)
+	}
+	return ids, nil
 }
 
 // translateCreate names the missing author of a failed insert.

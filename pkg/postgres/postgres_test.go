@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -162,5 +163,60 @@ func TestPurgeOneProcessAtATime(t *testing.T) {
 	}
 	if n, err := tokens.PurgeRefreshTokens(ctx, time.Now(), 100); err != nil || n == 0 {
 		t.Fatalf("purge with the lock free = %d, %v; want rows deleted", n, err)
+	}
+}
+
+// TestServiceRolesCanWork runs each write of the create-chirp and users
+// services signed in as that service's own role, as they run in AWS.
+func TestServiceRolesCanWork(t *testing.T) {
+	admin := pgtest.MustOpenDB(t)
+	ctx := context.Background()
+	var dbName string
+	if err := admin.QueryRowContext(ctx, `SELECT current_database()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	as := func(role string) *postgres.DB {
+		t.Helper()
+		u, err := url.Parse(pgtest.URL(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.User, u.Path = url.User(role), "/"+dbName
+		db, err := postgres.Open(ctx, u.String(), postgres.Options{MaxOpenConns: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	author := storetest.MustCreateUser(t, postgres.NewUserStore(admin), "alice")
+
+	chirps := postgres.NewChirpStore(as("chirper_create_chirp"))
+	ids, err := chirps.ReserveChirpIDs(ctx, 2)
+	if err != nil {
+		t.Fatalf("create-chirp reserving ids: %v", err)
+	}
+	batch := []*chirper.Chirp{
+		{ID: ids[0], AuthorID: author.ID, Message: "reserved", Tags: []string{"a"}},
+		{AuthorID: author.ID, Message: "drawn", Tags: []string{"b"}},
+	}
+	if err := chirps.CreateChirps(ctx, batch); err != nil {
+		t.Fatalf("create-chirp writing a batch: %v", err)
+	}
+
+	tokens := postgres.NewRefreshTokenStore(as("chirper_users"))
+	hash := sha256.Sum256([]byte("t1"))
+	next := sha256.Sum256([]byte("t2"))
+	if err := tokens.CreateRefreshToken(ctx, &chirper.RefreshToken{Hash: hash[:], FamilyID: "f1", UserID: author.ID, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("users starting a session: %v", err)
+	}
+	if err := tokens.RotateRefreshToken(ctx, hash[:], &chirper.RefreshToken{Hash: next[:], ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("users rotating: %v", err)
+	}
+	if err := tokens.RevokeUserRefreshTokens(ctx, author.ID); err != nil {
+		t.Fatalf("users revoking: %v", err)
+	}
+	if _, err := tokens.PurgeRefreshTokens(ctx, time.Now().Add(time.Hour), 10); err != nil {
+		t.Fatalf("users purging: %v", err)
 	}
 }

@@ -53,7 +53,8 @@ func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
 }
 
 // CreateChirps stores the chirps and their tag rows in one transaction: one
-// commit, and so one sync of the write-ahead log, for all of them.
+// commit, and so one sync of the write-ahead log, for all of them. The
+// chirps get their ids and authors only once the commit succeeded.
 func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
 	createdAt := now()
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -61,17 +62,19 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		return translate(err)
 	}
 	defer tx.Rollback()
-	for _, c := range chirps {
+	ids := make([]int64, len(chirps))
+	authors := make([]string, len(chirps))
+	for i, c := range chirps {
 		tags, err := jsonArray(c.Tags)
 		if err != nil {
 			return err
 		}
 		err = tx.QueryRowContext(ctx, `
-			INSERT INTO chirps (author_id, message, tags, created_at)
-			VALUES (?, ?, ?, ?)
+			INSERT INTO chirps (id, author_id, message, tags, created_at)
+			VALUES (?, ?, ?, ?, ?)
 			RETURNING id, (SELECT username FROM users WHERE id = author_id)`,
-			c.AuthorID, c.Message, tags, micros(createdAt),
-		).Scan(&c.ID, &c.Author)
+			sql.NullInt64{Int64: c.ID, Valid: c.ID != 0}, c.AuthorID, c.Message, tags, micros(createdAt),
+		).Scan(&ids[i], &authors[i])
 		if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
 			return chirper.Errorf(chirper.ENOTFOUND, "author not found")
 		}
@@ -80,17 +83,47 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO chirp_tags (tag, chirp_id)
-			SELECT value, ? FROM json_each(?)`, c.ID, tags); err != nil {
+			SELECT value, ? FROM json_each(?)`, ids[i], tags); err != nil {
 			return translate(err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return translate(err)
 	}
-	for _, c := range chirps {
-		c.CreatedAt = createdAt
+	for i, c := range chirps {
+		c.ID, c.Author, c.CreatedAt = ids[i], authors[i], createdAt
 	}
 	return nil
+}
+
+// ReserveChirpIDs moves the table's AUTOINCREMENT counter on by n, in a
+// write transaction: SQLite never gives those ids to another chirp.
+func (s *ChirpStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer tx.Rollback()
+	var last int64
+	err = tx.QueryRowContext(ctx, `
+		INSERT INTO sqlite_sequence (name, seq)
+		SELECT 'chirps', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'chirps')
+		RETURNING seq`, n).Scan(&last)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = tx.QueryRowContext(ctx,
+			`UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'chirps' RETURNING seq`, n).Scan(&last)
+	}
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = last - int64(n) + 1 + int64(i)
+	}
+	return ids, nil
 }
 
 // FindChirpByID returns the chirp with the id.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -102,6 +103,52 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"aon"}})
 		if err != nil || n != 0 {
 			t.Fatalf("%d chirps of a failed batch were stored (%v)", n, err)
+		}
+	})
+
+	t.Run("ReserveChirpIDs", func(t *testing.T) {
+		s := open(t)
+		alice := MustCreateUser(t, s.Users, "alice")
+		before := MustCreateChirp(t, s.Chirps, alice.ID, "before")
+		ids, err := s.Chirps.ReserveChirpIDs(ctx, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != 3 || ids[0] <= before.ID || ids[1] <= ids[0] || ids[2] <= ids[1] {
+			t.Fatalf("reserved %v after chirp %d, want 3 new increasing ids", ids, before.ID)
+		}
+		// Chirps without a reserved id never take one that is.
+		for range 4 {
+			c := MustCreateChirp(t, s.Chirps, alice.ID, "unreserved")
+			if slices.Contains(ids, c.ID) {
+				t.Fatalf("chirp %d took a reserved id %v", c.ID, ids)
+			}
+		}
+		var batch []*chirper.Chirp
+		for i, id := range []int64{ids[2], ids[0]} {
+			c, err := chirper.NewChirp{AuthorID: alice.ID, Message: fmt.Sprint("reserved ", i), Tags: []string{"r"}}.Prepare()
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ID = id
+			batch = append(batch, c)
+		}
+		if err := s.Chirps.CreateChirps(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Chirps.FindChirpByID(ctx, ids[2])
+		if err != nil || got.Message != "reserved 0" || got.Author != "alice" {
+			t.Fatalf("chirp %d = %+v, %v; want the first of the batch", ids[2], got, err)
+		}
+		if batch[1].ID != ids[0] || batch[1].Author != "alice" || batch[1].CreatedAt.IsZero() {
+			t.Fatalf("second chirp of the batch = %+v", batch[1])
+		}
+		// Its id is taken now: storing it again is a conflict, not a copy.
+		again := &chirper.Chirp{ID: ids[2], AuthorID: alice.ID, Message: "again", Tags: []string{}}
+		assertCode(t, s.Chirps.CreateChirp(ctx, again), chirper.ECONFLICT)
+		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{})
+		if err != nil || n != 7 {
+			t.Fatalf("count = %d, %v; want 7", n, err)
 		}
 	})
 
