@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chirper/chirper/deploy/checks"
+	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/httpapi"
 )
 
@@ -254,6 +257,7 @@ func TestEveryServiceIsSafeToDeployAndScales(t *testing.T) {
 			if svc["LaunchType"] != "FARGATE" {
 				t.Errorf("launch type %v", svc["LaunchType"])
 			}
+			checkStopTimeout(t, checks.Props(res[s.Logical+"TaskDefinition"]))
 			tg := checks.Props(res[s.Logical+"TargetGroup"])
 			if tg["HealthCheckPath"] != "/readyz" {
 				t.Errorf("target group health check %v, want /readyz", tg["HealthCheckPath"])
@@ -278,6 +282,50 @@ func TestEveryServiceIsSafeToDeployAndScales(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkStopTimeout checks that ECS waits longer between SIGTERM and SIGKILL
+// than the container's shutdown can take: the drain delay, the grace of
+// the requests in flight, and the last batch of chirp writes.
+func checkStopTimeout(t *testing.T, td map[string]any) {
+	t.Helper()
+	container := td["ContainerDefinitions"].([]any)[0].(map[string]any)
+	env := map[string]string{}
+	for _, e := range container["Environment"].([]any) {
+		kv := e.(map[string]any)
+		if v, ok := kv["Value"].(string); ok {
+			env[kv["Name"].(string)] = v
+		}
+	}
+	var shutdown time.Duration
+	for _, name := range []string{"SHUTDOWN_DELAY", "SHUTDOWN_GRACE", "WRITE_BATCH_TIMEOUT"} {
+		v, ok := env["CHIRPER_"+name]
+		if !ok {
+			v = configDefault(t, name)
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("CHIRPER_%s = %q: %v", name, v, err)
+		}
+		shutdown += d
+	}
+	stop, ok := container["StopTimeout"].(int)
+	if !ok || time.Duration(stop)*time.Second <= shutdown {
+		t.Errorf("StopTimeout %v s, want more than the %v a shutdown can take", container["StopTimeout"], shutdown)
+	}
+}
+
+// configDefault returns the default of CHIRPER_name from pkg/config.
+func configDefault(t *testing.T, name string) string {
+	t.Helper()
+	typ := reflect.TypeFor[config.Config]()
+	for i := range typ.NumField() {
+		if f := typ.Field(i); f.Tag.Get("envconfig") == name {
+			return f.Tag.Get("default")
+		}
+	}
+	t.Fatalf("pkg/config has no CHIRPER_%s", name)
+	return ""
 }
 
 func TestLeastPrivilege(t *testing.T) {

@@ -78,6 +78,13 @@ func TestCompose(t *testing.T) {
 			group, url, _ := strings.Cut(strings.TrimSpace(pair), ":")
 			upstreams[group] = url
 		}
+		var gatewayIP string
+		if n := gw.Networks["default"]; n != nil {
+			gatewayIP = n.Ipv4Address
+		}
+		if gatewayIP == "" {
+			t.Fatal("the gateway has no fixed address for the services to trust")
+		}
 		groups := map[string]bool{}
 		for _, r := range httpapi.Routes {
 			groups[r.Group] = true
@@ -102,6 +109,9 @@ func TestCompose(t *testing.T) {
 			}
 			if hasSigning != (group == httpapi.GroupUsers) {
 				t.Errorf("%s has the signing key: %v; only users may", group, hasSigning)
+			}
+			if got := *s.Environment["CHIRPER_TRUSTED_PROXIES"]; got != gatewayIP+"/32" {
+				t.Errorf("%s trusts X-Forwarded-For from %q, want the gateway's address %s only", group, got, gatewayIP)
 			}
 			if _, ok := s.DependsOn["migrate"]; !ok {
 				t.Errorf("%s does not wait for the migration", group)

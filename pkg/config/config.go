@@ -55,13 +55,14 @@ type Config struct {
 	RateLimitMaxKeys        int           `envconfig:"RATE_LIMIT_MAX_KEYS" default:"50000" desc:"clients each rate limit counts at most; when full, the one counted longest ago is forgotten (bounds memory, about 200 bytes a key)"`
 	WriteBatch              int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
 	WriteWriters            int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently"`
+	WriteBatchTimeout       time.Duration `envconfig:"WRITE_BATCH_TIMEOUT" default:"5s" desc:"time one batch of new chirps (and each retry of its chirps) gets to be written; shutdown waits for the last batch"`
 	TrustedProxies          []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
 
 	ReadHeaderTimeout time.Duration `envconfig:"READ_HEADER_TIMEOUT" default:"5s" desc:"time to read request headers"`
 	ReadTimeout       time.Duration `envconfig:"READ_TIMEOUT" default:"15s" desc:"time to read a whole request"`
 	WriteTimeout      time.Duration `envconfig:"WRITE_TIMEOUT" default:"30s" desc:"time to write a response"`
 	IdleTimeout       time.Duration `envconfig:"IDLE_TIMEOUT" default:"120s" desc:"keep-alive idle time"`
-	ShutdownGrace     time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"time in-flight requests get to finish on SIGTERM"`
+	ShutdownGrace     time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"time in-flight requests get to finish on SIGTERM; then their contexts are cancelled, and the database closes once the last has returned"`
 	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"time between failing readiness and closing the listener, so a load balancer stops routing here first"`
 
 	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
@@ -125,6 +126,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteBatch < 1 || c.WriteWriters < 1 {
 		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH and CHIRPER_WRITE_WRITERS must be 1 or more"))
+	}
+	if c.WriteBatchTimeout <= 0 {
+		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH_TIMEOUT must be positive"))
 	}
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)

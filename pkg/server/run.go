@@ -133,7 +133,7 @@ func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) 
 		return nil, err
 	}
 	if slices.Contains(b.Groups, httpapi.GroupCreateChirp) && cfg.WriteBatch > 1 {
-		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch)
+		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch, cfg.WriteBatchTimeout)
 	}
 	bg := startJobs()
 	handler, reg, err := buildAPI(b, cfg, log, st, bg)

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -40,17 +41,58 @@ type Server struct {
 	publicLn net.Listener
 	adminLn  net.Listener
 	draining atomic.Bool
+	handlers inFlight
+	// cancelRequests ends the contexts of the requests still running when
+	// the grace period is over.
+	cancelRequests context.CancelFunc
+}
+
+// inFlight counts the requests being handled, so that shutdown can wait for
+// the last one before it closes what they use.
+type inFlight struct {
+	mu   sync.Mutex
+	n    int
+	idle sync.Cond
+}
+
+func (f *inFlight) track(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.n++
+		f.mu.Unlock()
+		defer func() {
+			f.mu.Lock()
+			if f.n--; f.n == 0 {
+				f.idle.Broadcast()
+			}
+			f.mu.Unlock()
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// wait returns once no request is being handled.
+func (f *inFlight) wait() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.n > 0 {
+		f.idle.Wait()
+	}
 }
 
 // New returns a Server for the app; metrics registered with reg are served
 // on the admin listener.
 func New(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, app App) *Server {
 	s := &Server{cfg: cfg, log: log, app: app, reg: reg}
+	s.handlers.idle.L = &s.handlers.mu
 	mux := http.NewServeMux()
 	s.health(mux)
 	mux.Handle("/", app.Handler)
+	requests, cancel := context.WithCancel(context.Background())
+	s.cancelRequests = cancel
 	s.public = &http.Server{
-		Handler:           mux,
+		Handler:           s.handlers.track(mux),
+		BaseContext:       func(net.Listener) context.Context { return requests },
 		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
@@ -153,8 +195,12 @@ func ServingAddrs(logLine []byte) (addr, admin string, ok bool) {
 }
 
 // Serve serves until ctx ends, then shuts down gracefully: readiness fails
-// first, after ShutdownDelay the listeners close, in-flight requests get
-// ShutdownGrace to finish, and last the app closes. Open must come first.
+// and keep-alive ends first (each answer closes its connection, so no
+// client sends on a closing one); after ShutdownDelay the listeners close;
+// in-flight requests get ShutdownGrace to finish, after which their
+// contexts are cancelled; and only once the last handler has returned does
+// the app close (flushing queued writes, then the database). Open must come
+// first.
 func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() {
@@ -183,6 +229,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 
 	s.draining.Store(true)
+	s.public.SetKeepAlivesEnabled(false)
 	if serveErr == nil && s.cfg.ShutdownDelay > 0 {
 		s.log.Info("draining: readiness fails while the load balancer notices", "delay", s.cfg.ShutdownDelay.String())
 		time.Sleep(s.cfg.ShutdownDelay)
@@ -193,7 +240,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	err := s.public.Shutdown(shutdownCtx)
 	if err != nil {
 		err = fmt.Errorf("server: in-flight requests did not finish within the grace period: %w", err)
+		s.log.Warn("grace period over: cancelling the requests still running")
 	}
+	s.cancelRequests()
+	s.handlers.wait()
 	err = errors.Join(serveErr, err, s.admin.Shutdown(shutdownCtx))
 	if s.app.Close != nil {
 		err = errors.Join(err, s.app.Close())

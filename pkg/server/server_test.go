@@ -137,19 +137,28 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 }
 
+// TestGraceExceeded: a request still running after the grace period has
+// its context cancelled, and the app (its database) closes only once the
+// handler has returned.
 func TestGraceExceeded(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.ShutdownGrace = 100 * time.Millisecond
 	entered := make(chan struct{})
-	release := make(chan struct{})
+	var handlerReturned atomic.Bool
+	closedAfterHandler := make(chan bool, 1)
 	s := server.New(cfg, quiet, prometheus.NewRegistry(), server.App{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			close(entered)
-			<-release
+			<-r.Context().Done()
+			time.Sleep(200 * time.Millisecond) // a store call unwinding
+			handlerReturned.Store(true)
 		}),
 		Ready: func(context.Context) error { return nil },
+		Close: func() error {
+			closedAfterHandler <- handlerReturned.Load()
+			return nil
+		},
 	})
-	defer close(release)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := serve(t, ctx, s)
 	go http.Get("http://" + s.Addr().String() + "/stuck")
@@ -157,6 +166,52 @@ func TestGraceExceeded(t *testing.T) {
 	cancel()
 	if err := <-done; err == nil || !strings.Contains(err.Error(), "grace period") {
 		t.Fatalf("Serve = %v, want a grace period error", err)
+	}
+	if !<-closedAfterHandler {
+		t.Fatal("the app closed while a handler was still running")
+	}
+}
+
+// TestDrainEndsKeepAlive: during the shutdown delay, answers close their
+// connection, so that a client does not send its next request on a
+// connection that is about to close.
+func TestDrainEndsKeepAlive(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ShutdownDelay = 2 * time.Second
+	s := server.New(cfg, quiet, prometheus.NewRegistry(), server.App{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }),
+		Ready:   func(context.Context) error { return nil },
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := serve(t, ctx, s)
+	url := "http://" + s.Addr().String() + "/chirps"
+	c := &http.Client{Transport: &http.Transport{}}
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Close {
+		t.Fatal("a connection closed before the shutdown")
+	}
+	cancel()
+	for range 100 { // until the drain has begun
+		if code, _ := get("http://"+s.Addr().String()+"/readyz", nil); code == http.StatusServiceUnavailable {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	resp, err = c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Fatalf("during the drain: status %d, Connection: close %v; want 200 and close", resp.StatusCode, resp.Close)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -30,10 +30,10 @@ type Stores struct {
 }
 
 // BatchChirpWrites sends CreateChirp through a ChirpBatcher of writers
-// goroutines and batches of at most size; Close flushes it before the
-// databases close.
-func (st *Stores) BatchChirpWrites(writers, size int) {
-	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, 10*time.Second)
+// goroutines and batches of at most size, each written within timeout;
+// Close flushes it before the databases close.
+func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
+	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, timeout)
 	st.Chirps = st.batcher
 }
 
