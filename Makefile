@@ -13,7 +13,7 @@ ACTIONLINT   := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-services cfn-generate test test-short bench loadtest images-check keys up up-services down lint fmt clean
+.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench loadtest images-check keys up up-services down lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,9 +28,17 @@ run-services: build ## run the four services and their gateway on :8080 (starts 
 	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
-test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks included (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
+test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
+	FUZZTIME=3s deploy/scripts/fuzz.sh
 	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
+
+test-faults: ## the fault suite: kills, a PostgreSQL outage, hot tags, slow clients, limiter memory (about 2 minutes; 127.0.0.1 only)
+	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format standard-verbose -- -tags faults -count=1 -timeout 10m ./deploy/faults/
+
+FUZZTIME ?= 60s
+fuzz: ## run every fuzz target for FUZZTIME (default 60s) each and add what it finds to the committed corpus
+	FUZZTIME=$(FUZZTIME) SAVE_CORPUS=1 deploy/scripts/fuzz.sh
 
 test-short: ## run the tests without a PostgreSQL server: those that need one are listed as SKIP
 	env -u TEST_DATABASE_URL -u CI $(GO) tool gotestsum --format testname -- ./...
@@ -72,6 +80,7 @@ lint: ## check formatting (gofmt) and vet the code
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./deploy/faults/
 	cd $(CHECKS) && $(GO) vet ./...
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
 

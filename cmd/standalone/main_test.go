@@ -376,6 +376,7 @@ func TestMetrics(t *testing.T) {
 		"chirper_http_requests_in_flight",
 		`go_sql_open_connections{db_name="primary"}`,
 		"chirper_chirp_write_queue 0",
+		`chirper_rate_limit_keys{limit="login_per_username"} 0`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Fatalf("metrics lack %s", want)

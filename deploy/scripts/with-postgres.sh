@@ -63,10 +63,22 @@ run_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"
   || { cat "$dir/initdb.log" >&2; exit 1; }
 # No TCP listener: the socket in $dir cannot clash with anything else here.
 # Durability is off; this cluster lives for one test run.
-run_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-  -o "-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB" \
-  start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+opts="-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB"
+run_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null \
+  || { cat "$dir/server.log" >&2; exit 1; }
 
+# TEST_PG_CTL stop|start: for the fault tests that take the server away.
+cat >"$dir/pg_ctl" <<SH
+#!/usr/bin/env bash
+set -euo pipefail
+case "\$1" in
+  stop)  $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres --" ) "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null ;;
+  start) $( [ "$(id -u)" = 0 ] && echo "runuser -u postgres --" ) "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null ;;
+  *) echo "usage: \$0 stop|start" >&2; exit 2 ;;
+esac
+SH
+chmod 755 "$dir/pg_ctl"
+export TEST_PG_CTL="$dir/pg_ctl"
 export TEST_DATABASE_URL="postgres://postgres@/postgres?host=$dir&sslmode=disable"
 echo "with-postgres: throwaway PostgreSQL $("$bindir/postgres" --version | awk '{print $3}') at $dir" >&2
 "$@"

@@ -161,16 +161,25 @@ func identify(verifier chirper.TokenVerifier, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ri := info(r.Context())
 		if h := r.Header.Get("Authorization"); h != "" {
-			scheme, token, ok := strings.Cut(h, " ")
-			switch {
-			case !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "":
-				ri.tokenErr = chirper.Errorf(chirper.EUNAUTHORIZED, "the Authorization header must be: Bearer <access token>")
-			default:
-				ri.claims, ri.tokenErr = verifier.Verify(strings.TrimSpace(token))
+			token, err := bearerToken(h)
+			if err == nil {
+				ri.claims, err = verifier.Verify(token)
 			}
+			ri.tokenErr = err
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bearerToken returns the token of an Authorization header's Bearer
+// credentials (RFC 6750). EUNAUTHORIZED for any other header.
+func bearerToken(header string) (string, error) {
+	scheme, token, ok := strings.Cut(header, " ")
+	token = strings.TrimSpace(token)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
+		return "", chirper.Errorf(chirper.EUNAUTHORIZED, "the Authorization header must be: Bearer <access token>")
+	}
+	return token, nil
 }
 
 // authenticate refuses a request whose bearer token is bad with 401. A
@@ -253,8 +262,11 @@ func (c *ClientIP) Of(r *http.Request) string {
 		host = r.RemoteAddr
 	}
 	peer, err := netip.ParseAddr(host)
-	if err != nil || !c.isTrusted(peer) {
+	switch {
+	case err != nil:
 		return host
+	case !c.isTrusted(peer):
+		return peer.Unmap().String() // one spelling of an address, one key
 	}
 	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -266,7 +278,7 @@ func (c *ClientIP) Of(r *http.Request) string {
 			return a.Unmap().String()
 		}
 	}
-	return host
+	return peer.Unmap().String()
 }
 
 // PlainTemplate drops the patterns from a route template's variables:

@@ -177,9 +177,16 @@ func (j *jobs) stop() {
 	j.wg.Wait()
 }
 
-// limiter returns a Limiter whose ended windows bg sweeps.
-func (j *jobs) limiter(cfg *config.Config, requests int) *httpapi.Limiter {
+// limiter returns a Limiter whose ended windows the jobs sweep, with a
+// gauge of the keys it counts.
+func (j *jobs) limiter(cfg *config.Config, reg prometheus.Registerer, name string, requests int) *httpapi.Limiter {
 	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: requests, Window: cfg.RateLimitWindow}, cfg.RateLimitMaxKeys)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace:   "chirper",
+		Name:        "rate_limit_keys",
+		Help:        "Clients a rate limit counts now (at most CHIRPER_RATE_LIMIT_MAX_KEYS).",
+		ConstLabels: prometheus.Labels{"limit": name},
+	}, func() float64 { return float64(l.Keys()) }))
 	j.run(l.Run)
 	return l
 }
@@ -247,9 +254,9 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 			signer := auth.NewSigner(signingKey, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
 			sessions := auth.NewSessions(st.Tokens, cfg.RefreshTokenTTL)
 			limits := httpapi.AuthLimits{
-				LoginPerUsername:   bg.limiter(cfg, cfg.LoginLimitPerUser),
-				LoginPerAddress:    bg.limiter(cfg, cfg.LoginLimitPerAddress),
-				RegisterPerAddress: bg.limiter(cfg, cfg.RegisterLimitPerAddress),
+				LoginPerUsername:   bg.limiter(cfg, reg, "login_per_username", cfg.LoginLimitPerUser),
+				LoginPerAddress:    bg.limiter(cfg, reg, "login_per_address", cfg.LoginLimitPerAddress),
+				RegisterPerAddress: bg.limiter(cfg, reg, "register_per_address", cfg.RegisterLimitPerAddress),
 			}
 			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
 			bg.run(func(ctx context.Context) {
@@ -270,7 +277,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 		Metrics:   httpapi.NewMetrics(reg),
 		Verifier:  verifier,
 		Users:     st.Users,
-		RateLimit: bg.limiter(cfg, cfg.RateLimit),
+		RateLimit: bg.limiter(cfg, reg, "general", cfg.RateLimit),
 		ClientIP:  httpapi.NewClientIP(proxies),
 	}, groups...)
 	return h, reg, err
