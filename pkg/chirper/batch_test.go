@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/sqlite"
+	"github.com/chirper/chirper/pkg/sqlite/sqlitetest"
 	"github.com/chirper/chirper/pkg/storetest"
 )
 
@@ -44,15 +44,7 @@ func (g *gatedStore) calls() int {
 
 func openSQLite(t *testing.T) (*sqlite.DB, *chirper.User) {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "batch.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := sqlitetest.MustOpenDB(t)
 	return db, storetest.MustCreateUser(t, sqlite.NewUserStore(db), "batcher")
 }
 

@@ -2,26 +2,15 @@ package httpapi
 
 import (
 	"bytes"
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
 	"io"
-	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/chirper/chirper/pkg/auth"
 	"github.com/chirper/chirper/pkg/chirper"
-	"github.com/chirper/chirper/pkg/sqlite"
 )
 
 // The fuzz targets run their seed corpus (testdata/fuzz) as tests in every
@@ -32,55 +21,6 @@ var jsonRoutes = []struct{ method, path string }{
 	{"POST", "/v1/users"}, {"PATCH", "/v1/users/me"}, {"DELETE", "/v1/users/me"},
 	{"PUT", "/v1/users/fuzzer/role"}, {"POST", "/v1/auth/login"}, {"POST", "/v1/auth/refresh"},
 	{"POST", "/v1/auth/logout"}, {"POST", "/v1/chirps"},
-}
-
-// fuzzAPI is the whole API on a fresh SQLite database, with the access token
-// of an admin called fuzzer.
-func fuzzAPI(f *testing.F) (http.Handler, string) {
-	f.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		f.Fatal(err)
-	}
-	passwords, err := auth.NewPasswords(4)
-	if err != nil {
-		f.Fatal(err)
-	}
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		f.Fatal(err)
-	}
-	users, chirps := sqlite.NewUserStore(db), sqlite.NewChirpStore(db)
-	hash, err := passwords.Hash("fuzzer password")
-	if err != nil {
-		f.Fatal(err)
-	}
-	admin := &chirper.User{Username: "fuzzer", Role: chirper.RoleAdmin, PasswordHash: hash}
-	if err := users.CreateUser(ctx, admin); err != nil {
-		f.Fatal(err)
-	}
-	signer := auth.NewSigner(key, "iss", "aud", time.Hour)
-	token, err := signer.Sign(admin)
-	if err != nil {
-		f.Fatal(err)
-	}
-	verifier, err := auth.NewVerifier([]ed25519.PublicKey{key.Public().(ed25519.PublicKey)}, "iss", "aud")
-	if err != nil {
-		f.Fatal(err)
-	}
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	h, err := NewHandler(Options{Logger: log, Metrics: NewMetrics(prometheus.NewRegistry()), Verifier: verifier, Users: users},
-		UsersGroup(log, users, passwords, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), AuthLimits{}),
-		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps), CreateChirpGroup(log, chirps))
-	if err != nil {
-		f.Fatal(err)
-	}
-	return h, token
 }
 
 // FuzzJSONBodies sends every JSON route arbitrary bodies: no answer is a
@@ -96,7 +36,8 @@ func FuzzJSONBodies(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	h, token := fuzzAPI(f)
+	api := newTestAPI(f, AuthLimits{}, io.Discard)
+	h, token := api.handler, api.adminToken
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, route := range jsonRoutes {
 			r := httptest.NewRequest(route.method, route.path, strings.NewReader(body))

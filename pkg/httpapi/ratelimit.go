@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"container/list"
-	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -26,9 +25,7 @@ const DefaultMaxKeys = 50_000
 //
 // Its memory is bounded: it counts at most maxKeys keys at once, and when a
 // new key comes to a full limiter the key whose window started first is
-// forgotten. Windows that ended are swept as requests come and, with Run,
-// on a timer, so that a quiet server gives back the memory of its last
-// burst.
+// forgotten. Windows that ended are swept as requests come and by Sweep.
 type Limiter struct {
 	limit   RateLimit
 	maxKeys int
@@ -130,24 +127,19 @@ func (l *Limiter) sweep(now time.Time) {
 	}
 }
 
-// Run sweeps ended windows once a window until ctx ends.
-func (l *Limiter) Run(ctx context.Context) {
+// Sweep forgets the windows that ended; run it on a timer (once a Window)
+// so that a quiet limiter gives back the memory of its last burst.
+func (l *Limiter) Sweep() {
 	if l.off() {
 		return
 	}
-	t := time.NewTicker(l.limit.Window)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			l.mu.Lock()
-			l.sweep(l.now())
-			l.mu.Unlock()
-		}
-	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(l.now())
 }
+
+// Window is the length of the limiter's windows.
+func (l *Limiter) Window() time.Duration { return l.limit.Window }
 
 // setHeaders writes the RateLimit-* headers of d (and Retry-After when the
 // request is refused).

@@ -177,8 +177,24 @@ func (j *jobs) stop() {
 	j.wg.Wait()
 }
 
-// limiter returns a Limiter whose ended windows the jobs sweep, with a
-// gauge of the keys it counts.
+// every runs fn every interval until the jobs stop.
+func (j *jobs) every(interval time.Duration, fn func(context.Context)) {
+	j.run(func(ctx context.Context) {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn(ctx)
+			}
+		}
+	})
+}
+
+// limiter returns a Limiter whose ended windows the jobs sweep once a
+// window, with a gauge of the keys it counts.
 func (j *jobs) limiter(cfg *config.Config, reg prometheus.Registerer, name string, requests int) *httpapi.Limiter {
 	l := httpapi.NewLimiter(httpapi.RateLimit{Requests: requests, Window: cfg.RateLimitWindow}, cfg.RateLimitMaxKeys)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -187,7 +203,9 @@ func (j *jobs) limiter(cfg *config.Config, reg prometheus.Registerer, name strin
 		Help:        "Clients a rate limit counts now (at most CHIRPER_RATE_LIMIT_MAX_KEYS).",
 		ConstLabels: prometheus.Labels{"limit": name},
 	}, func() float64 { return float64(l.Keys()) }))
-	j.run(l.Run)
+	if requests > 0 {
+		j.every(l.Window(), func(context.Context) { l.Sweep() })
+	}
 	return l
 }
 
@@ -196,33 +214,23 @@ func (j *jobs) limiter(cfg *config.Config, reg prometheus.Registerer, name strin
 const purgeBatch = 1000
 
 // purgeRefreshTokens deletes expired refresh tokens and sessions revoked
-// longer than retention ago, every interval, batch after batch, until ctx
-// ends.
-func purgeRefreshTokens(ctx context.Context, log *slog.Logger, tokens chirper.RefreshTokenStore, every, retention time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
+// longer than retention ago, batch after batch.
+func purgeRefreshTokens(ctx context.Context, log *slog.Logger, tokens chirper.RefreshTokenStore, retention time.Duration) {
+	var total int64
 	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		var total int64
-		for {
-			n, err := tokens.PurgeRefreshTokens(ctx, time.Now().Add(-retention), purgeBatch)
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("purging refresh tokens", "err", err)
-				}
-				break
+		n, err := tokens.PurgeRefreshTokens(ctx, time.Now().Add(-retention), purgeBatch)
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Warn("purging refresh tokens", "err", err)
 			}
-			if total += n; n == 0 {
-				break
-			}
+			break
 		}
-		if total > 0 {
-			log.Info("purged refresh tokens", "rows", total)
+		if total += n; n == 0 {
+			break
 		}
+	}
+	if total > 0 {
+		log.Info("purged refresh tokens", "rows", total)
 	}
 }
 
@@ -259,8 +267,8 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				RegisterPerAddress: bg.limiter(cfg, reg, "register_per_address", cfg.RegisterLimitPerAddress),
 			}
 			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
-			bg.run(func(ctx context.Context) {
-				purgeRefreshTokens(ctx, log, st.Tokens, cfg.TokenPurgeEvery, cfg.RevokedTokenTTL)
+			bg.every(cfg.TokenPurgeEvery, func(ctx context.Context) {
+				purgeRefreshTokens(ctx, log, st.Tokens, cfg.RevokedTokenTTL)
 			})
 		case httpapi.GroupListChirps:
 			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users))

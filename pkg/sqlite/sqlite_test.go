@@ -7,27 +7,13 @@ import (
 	"testing"
 
 	"github.com/chirper/chirper/pkg/sqlite"
+	"github.com/chirper/chirper/pkg/sqlite/sqlitetest"
 	"github.com/chirper/chirper/pkg/storetest"
 )
 
-// MustOpenDB opens and migrates a new SQLite database in a temporary folder.
-func MustOpenDB(tb testing.TB) *sqlite.DB {
-	tb.Helper()
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "chirper.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return db
-}
-
 func TestStores(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		db := MustOpenDB(t)
+		db := sqlitetest.MustOpenDB(t)
 		return storetest.Stores{
 			Users:  sqlite.NewUserStore(db),
 			Chirps: sqlite.NewChirpStore(db),
@@ -58,7 +44,7 @@ func TestSchema(t *testing.T) {
 		}
 	})
 	t.Run("ForeignKeysOn", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := sqlitetest.MustOpenDB(t)
 		var on int
 		if err := db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&on); err != nil {
 			t.Fatal(err)
@@ -72,7 +58,7 @@ func TestSchema(t *testing.T) {
 		}
 	})
 	t.Run("DurableCommits", func(t *testing.T) {
-		db := MustOpenDB(t)
+		db := sqlitetest.MustOpenDB(t)
 		// Every pooled connection, not just one, must sync at commit.
 		conns := make([]*sql.Conn, 4)
 		for i := range conns {
