@@ -103,3 +103,29 @@ func withDatabase(tb testing.TB, rawURL, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Seed empties the database and fills it, with set-based SQL, with users
+// user_1 … user_N (all with passwordHash) and chirps chirps by them, newest
+// last, each carrying two of the 100 tags tag0 … tag99.
+func Seed(ctx context.Context, db *postgres.DB, users, chirps int, passwordHash string) error {
+	for _, step := range []struct {
+		sql  string
+		args []any
+	}{
+		{`TRUNCATE users, chirps, chirp_tags, refresh_tokens, refresh_token_families RESTART IDENTITY`, nil},
+		{`INSERT INTO users (username, password_hash)
+		  SELECT 'user_' || i, $2 FROM generate_series(1, $1::int) AS i`, []any{users, passwordHash}},
+		{`INSERT INTO chirps (author_id, message, tags, created_at)
+		  SELECT 1 + i % $2, 'chirp number ' || i,
+		         ARRAY['tag' || (i % 100), 'tag' || ((i % 100 + 1 + (i / 100) % 99) % 100)],
+		         now() - make_interval(secs => $1 - i)
+		  FROM generate_series(1, $1::int) AS i ORDER BY i`, []any{chirps, users}},
+		{`INSERT INTO chirp_tags (tag, chirp_id) SELECT unnest(tags), id FROM chirps`, nil},
+		{`VACUUM ANALYZE`, nil},
+	} {
+		if _, err := db.ExecContext(ctx, step.sql, step.args...); err != nil {
+			return fmt.Errorf("pgtest: seeding: %w", err)
+		}
+	}
+	return nil
+}
