@@ -13,7 +13,7 @@ ACTIONLINT   := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.gz
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench loadtest images-check keys up up-services down lint fmt clean
+.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,8 +48,11 @@ bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirp
 	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/postgres/ | tee $(BENCH_OUT)
 	$(GO) tool benchstat -col /chirps $(BENCH_OUT)
 
-loadtest: ## requests/s and p99 of the standalone on PostgreSQL under wrk (64 connections, 127.0.0.1)
-	$(WITH_PG) deploy/scripts/loadtest.sh
+BENCH_LOAD_FLAGS ?= -d 10s
+bench-load: ## Chirper under wrk as ratios to this machine's limits (bare net/http, pgbench, SQLite loops), in one pass on a durable throwaway PostgreSQL (about 5 minutes)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
+		|| { echo "bench-load needs wrk (Debian: apt-get install wrk)"; exit 1; }
+	PG_DURABLE=1 $(WITH_PG) $(GO) run ./deploy/benchload $(BENCH_LOAD_FLAGS)
 
 $(CFN_SPEC):
 	npm install --no-audit --no-fund --silent --prefix $(BIN)/cfn-spec $(CFN_SPEC_PKG)

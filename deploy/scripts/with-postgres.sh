@@ -62,8 +62,10 @@ trap 'exit 130' INT TERM
 run_pg "$bindir/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log" >&2; exit 1; }
 # No TCP listener: the socket in $dir cannot clash with anything else here.
-# Durability is off; this cluster lives for one test run.
-opts="-c listen_addresses='' -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=256MB"
+opts="-c listen_addresses='' -k $dir -c max_connections=300 -c shared_buffers=256MB"
+# Durability is off unless PG_DURABLE=1 (benchmarks): this cluster lives for
+# one run.
+[ "${PG_DURABLE:-}" = 1 ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 run_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" start >/dev/null \
   || { cat "$dir/server.log" >&2; exit 1; }
 

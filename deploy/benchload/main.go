@@ -1,0 +1,633 @@
+// Command benchload measures Chirper against this machine's own limits in
+// one pass and prints one table (make bench-load): a bare net/http JSON
+// handler, pgbench -S and a pgbench single-row INSERT, and SQLite's own
+// insert and point-select loops are the limits; the standalone on
+// PostgreSQL at 10,000 and 1,000,000 chirps and on SQLite is measured with
+// wrk against them. Every load goes to 127.0.0.1 and lasts -d.
+//
+// It runs through deploy/scripts/with-postgres.sh with PG_DURABLE=1, so
+// that PostgreSQL syncs its commits as in production.
+package main
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/chirper/chirper/pkg/client"
+	"github.com/chirper/chirper/pkg/postgres"
+	"github.com/chirper/chirper/pkg/postgres/pgtest"
+	"github.com/chirper/chirper/pkg/server"
+	"github.com/chirper/chirper/pkg/sqlite"
+)
+
+func main() {
+	bare := flag.String("bare", "", "serve the bare net/http JSON handler on this address (the benchmark starts itself so)")
+	duration := flag.Duration("d", 10*time.Second, "length of each measurement")
+	sizes := flag.String("sizes", "10000,1000000", "chirps in the PostgreSQL runs")
+	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run")
+	flag.Parse()
+	if *bare != "" {
+		serveBare(*bare)
+		return
+	}
+	b := &bench{duration: *duration, profiles: *profiles}
+	if err := b.run(strings.Split(*sizes, ",")); err != nil {
+		fmt.Fprintln(os.Stderr, "benchload:", err)
+		os.Exit(1)
+	}
+}
+
+// serveBare is the machine's HTTP limit: a handler that answers a small
+// JSON document, as GET /v1/chirps/{id} does, with nothing behind it.
+func serveBare(addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(ln.Addr().String())
+	body := []byte(`{"id":"1","author_id":"1","author":"user_1","message":"chirp number 1","tags":["tag1","tag2"],"created_at":"2026-01-01T00:00:00Z"}` + "\n")
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	})
+	http.Serve(ln, h)
+}
+
+type bench struct {
+	duration time.Duration
+	profiles string
+	work     string
+	rows     []row
+	limits   map[string]float64 // per second, by name
+}
+
+// row is one line of the table.
+type row struct {
+	name     string
+	rate     float64 // requests (or transactions) per second
+	p50, p99 time.Duration
+	errors   int64
+	cpu      time.Duration // server CPU per request
+	peakRSS  int64
+	limit    string // the name of the limit it is compared with
+}
+
+func (b *bench) run(sizes []string) error {
+	var err error
+	if b.work, err = os.MkdirTemp("", "benchload"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(b.work)
+	b.limits = map[string]float64{}
+	base := os.Getenv("TEST_DATABASE_URL")
+	if base == "" {
+		return errors.New("TEST_DATABASE_URL is not set: run through deploy/scripts/with-postgres.sh (make bench-load does)")
+	}
+	standalone := filepath.Join(b.work, "standalone")
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", standalone, "./cmd/standalone").CombinedOutput(); err != nil {
+		return fmt.Errorf("go build: %v\n%s", err, out)
+	}
+
+	step("the machine's limits")
+	if err := b.bareLimit(); err != nil {
+		return err
+	}
+	if err := b.pgbenchLimits(base); err != nil {
+		return err
+	}
+	if err := b.sqliteLimits(); err != nil {
+		return err
+	}
+	for _, s := range sizes {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			return fmt.Errorf("-sizes: %w", err)
+		}
+		if err := b.chirperOnPostgres(standalone, base, n); err != nil {
+			return err
+		}
+	}
+	if err := b.chirperOnSQLite(standalone); err != nil {
+		return err
+	}
+	b.print(os.Stdout)
+	return nil
+}
+
+func step(msg string) { fmt.Fprintf(os.Stderr, "benchload: %s\n", msg) }
+
+// bareLimit measures the bare handler with wrk at 64 connections.
+func (b *bench) bareLimit() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(self, "-bare", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	p := &proc{cmd: cmd}
+	r, err := b.wrk(p, "bare net/http JSON handler, 64 conns", "", 64, "http://"+strings.TrimSpace(addr)+"/", "")
+	if err != nil {
+		return err
+	}
+	b.limits["bare"] = r.rate
+	return nil
+}
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+
+// pgbenchLimits measures pgbench -S (16 clients) and a single-row INSERT
+// script at 16 and 64 clients, on a database of their own.
+func (b *bench) pgbenchLimits(base string) error {
+	dsn, err := database(base, "chirper_pgbench", true)
+	if err != nil {
+		return err
+	}
+	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "10", dsn).CombinedOutput(); err != nil {
+		return fmt.Errorf("pgbench -i: %v\n%s", err, out)
+	}
+	db, err := sql.Open("postgres", dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DROP TABLE IF EXISTS single_row; CREATE TABLE single_row (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int, t text)`); err != nil {
+		return err
+	}
+	script := filepath.Join(b.work, "insert.sql")
+	if err := os.WriteFile(script, []byte("\\set r random(1, 1000000)\nINSERT INTO single_row (v, t) VALUES (:r, 'a row of about the size of a chirp');\n"), 0o644); err != nil {
+		return err
+	}
+	secs := strconv.Itoa(int(b.duration.Seconds()))
+	for _, run := range []struct {
+		name, limit string
+		args        []string
+	}{
+		{"pgbench -S, 16 clients", "pgbench-S", []string{"-S", "-c", "16", "-j", "2"}},
+		{"pgbench single-row INSERT, 16 clients", "insert16", []string{"-f", script, "-c", "16", "-j", "2"}},
+		{"pgbench single-row INSERT, 64 clients", "insert64", []string{"-f", script, "-c", "64", "-j", "2"}},
+	} {
+		step(run.name)
+		out, err := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, run.args...), dsn)...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("pgbench: %v\n%s", err, out)
+		}
+		m := tpsRE.FindSubmatch(out)
+		if m == nil {
+			return fmt.Errorf("pgbench printed no tps:\n%s", out)
+		}
+		tps, _ := strconv.ParseFloat(string(m[1]), 64)
+		b.limits[run.limit] = tps
+		b.rows = append(b.rows, row{name: run.name, rate: tps, cpu: -1})
+	}
+	return nil
+}
+
+// sqliteLimits measures SQLite itself, through the same Open (and so the
+// same pragmas) the standalone uses: 16 goroutines of single-row INSERT
+// transactions, then of point SELECTs.
+func (b *bench) sqliteLimits() error {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.work, "limit.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE single_row (id INTEGER PRIMARY KEY, v INTEGER, t TEXT)`); err != nil {
+		return err
+	}
+	var inserted atomic.Int64
+	loop := func(name, limit string, op func(r *rand.Rand) error) error {
+		step(name)
+		var n atomic.Int64
+		var firstErr error
+		var once sync.Once
+		deadline := time.Now().Add(b.duration)
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(i), 1))
+				for time.Now().Before(deadline) {
+					if err := op(r); err != nil {
+						once.Do(func() { firstErr = err })
+						return
+					}
+					n.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return firstErr
+		}
+		rate := float64(n.Load()) / b.duration.Seconds()
+		b.limits[limit] = rate
+		b.rows = append(b.rows, row{name: name, rate: rate, cpu: -1})
+		return nil
+	}
+	err = loop("SQLite single-row INSERT transactions, 16 goroutines", "sqlite-insert", func(r *rand.Rand) error {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO single_row (v, t) VALUES (?, 'a row of about the size of a chirp')`, r.IntN(1e6)); err != nil {
+			return err
+		}
+		inserted.Add(1)
+		return tx.Commit()
+	})
+	if err != nil {
+		return err
+	}
+	rows := max(inserted.Load(), 1)
+	return loop("SQLite point SELECT, 16 goroutines", "sqlite-select", func(r *rand.Rand) error {
+		var t string
+		err := db.QueryRowContext(ctx, `SELECT t FROM single_row WHERE id = ?`, 1+r.Int64N(rows)).Scan(&t)
+		return err
+	})
+}
+
+// chirperOnPostgres seeds a database with n chirps by 100 users and
+// measures the standalone on it.
+func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
+	step(fmt.Sprintf("seeding PostgreSQL with %d chirps", n))
+	dsn, err := database(base, fmt.Sprintf("chirper_load_%d", n), false)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	const password = "load test password"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
+	if err != nil {
+		return err
+	}
+	if err := pgtest.Seed(ctx, db, 100, n, string(hash)); err != nil {
+		return err
+	}
+	p, err := b.start(standalone, map[string]string{"CHIRPER_DATABASE_URL": dsn})
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	tokens, err := login(p.url, 100, password)
+	if err != nil {
+		return err
+	}
+	size := fmt.Sprintf("%dk", n/1000)
+	if n >= 1_000_000 {
+		size = fmt.Sprintf("%dM", n/1_000_000)
+	}
+	runs := []struct {
+		name, path, script, limit string
+		conns                     int
+	}{
+		{"GET /v1/chirps/{id} (random)", "/", randomIDScript(n), "bare", 64},
+		{"newest page: all", "/v1/chirps?limit=20", "", "pgbench-S", 64},
+		{"newest page: one tag", "/v1/chirps?tag=tag7&limit=20", "", "pgbench-S", 64},
+		{"newest page: any of 3 tags", "/v1/chirps?tag=tag7&tag=tag42&tag=tag93&limit=20", "", "pgbench-S", 64},
+		{"newest page: one author", "/v1/chirps?author=user_42&limit=20", "", "pgbench-S", 64},
+		{"POST /v1/chirps, 16 conns", "/v1/chirps", postScript(tokens), "insert16", 16},
+		{"POST /v1/chirps, 64 conns", "/v1/chirps", postScript(tokens), "insert64", 64},
+	}
+	for _, run := range runs {
+		if _, err := b.wrk(p, fmt.Sprintf("PostgreSQL %s: %s", size, run.name), run.limit, run.conns, p.url+run.path, run.script); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// chirperOnSQLite measures the zero-configuration standalone: POST first,
+// which makes the chirps that GET then reads.
+func (b *bench) chirperOnSQLite(standalone string) error {
+	step("the standalone on SQLite")
+	p, err := b.start(standalone, map[string]string{"CHIRPER_DATA_DIR": filepath.Join(b.work, "sqlite-data")})
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	c := client.New(p.url, nil)
+	ctx := context.Background()
+	var tokens []string
+	for i := range 100 {
+		name := fmt.Sprint("user_", i+1)
+		if _, err := c.Register(ctx, client.Registration{Username: name, Password: "load test password"}); err != nil {
+			return err
+		}
+	}
+	if tokens, err = login(p.url, 100, "load test password"); err != nil {
+		return err
+	}
+	r, err := b.wrk(p, "SQLite: POST /v1/chirps, 64 conns", "sqlite-insert", 64, p.url+"/v1/chirps", postScript(tokens))
+	if err != nil {
+		return err
+	}
+	posted := int(r.rate * b.duration.Seconds())
+	_, err = b.wrk(p, "SQLite: GET /v1/chirps/{id} (random)", "bare", 64, p.url+"/", randomIDScript(max(posted, 1)))
+	return err
+}
+
+// login logs user_1 … user_n in and returns their access tokens.
+func login(base string, n int, password string) ([]string, error) {
+	c := client.New(base, nil)
+	tokens := make([]string, n)
+	for i := range tokens {
+		tok, err := c.Login(context.Background(), fmt.Sprint("user_", i+1), password)
+		if err != nil {
+			return nil, err
+		}
+		tokens[i] = tok.AccessToken
+	}
+	return tokens, nil
+}
+
+// database creates (again, when fresh) a database on the server and
+// returns its URL.
+func database(base, name string, fresh bool) (string, error) {
+	admin, err := sql.Open("postgres", base)
+	if err != nil {
+		return "", err
+	}
+	defer admin.Close()
+	if fresh {
+		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
+			return "", err
+		}
+	}
+	var exists bool
+	if err := admin.QueryRow(`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return "", err
+	}
+	if !exists {
+		if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
+			return "", err
+		}
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", err
+	}
+	u.Path = "/" + name
+	return u.String(), nil
+}
+
+// proc is a server under measurement.
+type proc struct {
+	cmd        *exec.Cmd
+	url, admin string
+}
+
+// start runs the standalone with rate limits off and waits until it is
+// ready.
+func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
+	cmd := exec.Command(standalone, "serve")
+	cmd.Env = append(os.Environ(),
+		"CHIRPER_HTTP_ADDR=127.0.0.1:0", "CHIRPER_ADMIN_ADDR=127.0.0.1:0", "CHIRPER_RATE_LIMIT=0",
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME=0", "CHIRPER_LOGIN_LIMIT_PER_ADDRESS=0", "CHIRPER_REGISTER_LIMIT_PER_ADDRESS=0",
+		"CHIRPER_BCRYPT_COST=4")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logPath := filepath.Join(b.work, "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, errors.New("the standalone did not become ready within 60s")
+		}
+		if p.url == "" {
+			f, err := os.Open(logPath)
+			if err != nil {
+				return nil, err
+			}
+			sc := bufio.NewScanner(f)
+			for sc.Scan() {
+				if addr, admin, ok := server.ServingAddrs(sc.Bytes()); ok {
+					p.url, p.admin = "http://"+addr, "http://"+admin
+				}
+			}
+			f.Close()
+			continue
+		}
+		if resp, err := http.Get(p.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+		}
+	}
+}
+
+func (p *proc) stop() {
+	p.cmd.Process.Signal(os.Interrupt)
+	p.cmd.Wait()
+}
+
+// cpu is the process's user and system CPU time so far.
+func (p *proc) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// peakRSS is the process's high-water resident memory.
+func (p *proc) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+var resultRE = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+)`)
+
+// wrk loads target with wrk for the duration and appends the row.
+func (b *bench) wrk(p *proc, name, limit string, conns int, target, script string) (row, error) {
+	step(name)
+	path := filepath.Join(b.work, "run.lua")
+	if err := os.WriteFile(path, []byte(script+doneLua), 0o644); err != nil {
+		return row{}, err
+	}
+	cpu0 := p.cpu()
+	var profile *http.Response
+	var profileErr error
+	var profileDone sync.WaitGroup
+	if b.profiles != "" && p.admin != "" {
+		profileDone.Add(1)
+		go func() {
+			defer profileDone.Done()
+			profile, profileErr = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.admin, int(b.duration.Seconds())-1))
+		}()
+	}
+	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(b.duration.Seconds())),
+		"-s", path, target).CombinedOutput()
+	if err != nil {
+		return row{}, fmt.Errorf("wrk: %v\n%s", err, out)
+	}
+	cpu := p.cpu() - cpu0
+	m := resultRE.FindSubmatch(out)
+	if m == nil {
+		return row{}, fmt.Errorf("wrk printed no result:\n%s", out)
+	}
+	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
+	requests, micros := n(1), n(2)
+	r := row{
+		name: name, limit: limit, rate: float64(requests) / (float64(micros) / 1e6), errors: n(3),
+		p50: time.Duration(n(4)) * time.Microsecond, p99: time.Duration(n(5)) * time.Microsecond,
+		cpu: cpu / time.Duration(max(requests, 1)), peakRSS: p.peakRSS(),
+	}
+	profileDone.Wait()
+	if profileErr == nil && profile != nil {
+		f, err := os.Create(filepath.Join(b.profiles, strings.NewReplacer(" ", "_", "/", "_", ":", "", ",", "", "{", "", "}", "", "(", "", ")", "").Replace(name)+".pprof"))
+		if err == nil {
+			io.Copy(f, profile.Body)
+			f.Close()
+		}
+		profile.Body.Close()
+	}
+	b.rows = append(b.rows, r)
+	return r, nil
+}
+
+// doneLua prints wrk's summary on one line: requests, µs, errors (socket
+// errors and non-2xx answers), p50 and p99 in µs.
+const doneLua = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("\nRESULT %d %d %d %d %d\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+end
+`
+
+// seedLua gives each wrk thread its own random sequence.
+const seedLua = `
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("seed", threads) end
+init = function(args) math.randomseed(os.time() * 100 + seed) end
+`
+
+func randomIDScript(n int) string {
+	return seedLua + fmt.Sprintf(`
+request = function() return wrk.format("GET", "/v1/chirps/" .. math.random(1, %d)) end
+`, n)
+}
+
+func postScript(tokens []string) string {
+	quoted, _ := json.Marshal(tokens)
+	return seedLua + `
+local tokens = ` + strings.NewReplacer("[", "{", "]", "}").Replace(string(quoted)) + `
+request = function()
+  local body = string.format('{"message":"load %d #bench","tags":["tag%d","tag%d"]}',
+    math.random(1, 1000000000), math.random(0, 99), math.random(0, 99))
+  return wrk.format("POST", "/v1/chirps", {["Content-Type"] = "application/json",
+    ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]}, body)
+end
+`
+}
+
+// print writes the table: each row with its ratio to its limit.
+func (b *bench) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\treq/s\tp50\tp99\terrors\tserver CPU/req\tpeak RSS\tratio to limit\t")
+	ms := func(d time.Duration) string {
+		if d == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	}
+	for _, r := range b.rows {
+		cpu, rss, ratio := "–", "–", "(limit)"
+		if r.cpu >= 0 {
+			cpu = fmt.Sprintf("%d µs", r.cpu.Microseconds())
+		}
+		if r.peakRSS > 0 {
+			rss = fmt.Sprintf("%d MB", r.peakRSS>>20)
+		}
+		if l, ok := b.limits[r.limit]; ok && r.limit != "" {
+			ratio = fmt.Sprintf("%.2f× %s", r.rate/l, r.limit)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors, cpu, rss, ratio)
+	}
+	tw.Flush()
+	// A page's cost at the largest size against the smallest: the time a
+	// client waits for it (1 / req/s at the same concurrency).
+	byName := map[string]row{}
+	for _, r := range b.rows {
+		byName[r.name] = r
+	}
+	for _, r := range b.rows {
+		small, ok := strings.CutPrefix(r.name, "PostgreSQL 10k: newest page")
+		if !ok {
+			continue
+		}
+		if big, ok := byName["PostgreSQL 1M: newest page"+small]; ok {
+			fmt.Fprintf(w, "cost at 1M / cost at 10k, newest page%s: %.2f×\n", small, r.rate/big.rate)
+		}
+	}
+}
