@@ -43,12 +43,27 @@ type Options struct {
 // Open opens a pool on the database at dsn (a postgres:// URL or a key=value
 // connection string) and checks that it answers.
 func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
-	connector, err := pq.NewConnector(dsn)
+	connector, err := NewConnector(dsn)
+	if err != nil {
+		return nil, err
+	}
+	return OpenConnector(ctx, connector, opts)
+}
+
+// NewConnector returns a lib/pq connector for dsn that sends each
+// parameterised statement in one round trip: with binary_parameters,
+// Parse, Bind, Describe, Execute and Sync of an unnamed statement go out
+// together, where lib/pq otherwise waits for the Parse's answer first. An
+// unnamed statement leaves no prepared statement on the server, so RDS
+// Proxy can still share the connection (named ones pin it).
+func NewConnector(dsn string) (*pq.Connector, error) {
+	cfg, err := pq.NewConfig(dsn)
 	if err != nil {
 		// The parser's message may quote the string, password included.
 		return nil, errors.New("postgres: the connection string is not valid")
 	}
-	return OpenConnector(ctx, connector, opts)
+	cfg.BinaryParameters = true
+	return pq.NewConnectorConfig(cfg)
 }
 
 // OpenConnector is Open for a connector that makes the connections itself

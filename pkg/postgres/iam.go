@@ -62,9 +62,9 @@ func (c *IAMConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	}
 	u := *c.base
 	u.User = url.UserPassword(c.base.User.Username(), token)
-	connector, err := pq.NewConnector(u.String())
+	connector, err := NewConnector(u.String())
 	if err != nil {
-		return nil, errors.New("postgres: the connection URL is not valid")
+		return nil, err
 	}
 	return connector.Connect(ctx)
 }
