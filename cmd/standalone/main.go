@@ -55,7 +55,9 @@ func openSQLite(ctx context.Context, path string) (*server.Stores, error) {
 		db.Close()
 		return nil, err
 	}
-	return server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db)), nil
+	st := server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db))
+	st.SingleWriter = true
+	return st, nil
 }
 
 const usage = `Usage:

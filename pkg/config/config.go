@@ -54,7 +54,7 @@ type Config struct {
 	RegisterLimitPerAddress int           `envconfig:"REGISTER_LIMIT_PER_ADDRESS" default:"5" desc:"registrations per window per client address (each costs a bcrypt hash)"`
 	RateLimitMaxKeys        int           `envconfig:"RATE_LIMIT_MAX_KEYS" default:"50000" desc:"clients each rate limit counts at most; when full, the one counted longest ago is forgotten (bounds memory, about 200 bytes a key)"`
 	WriteBatch              int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
-	WriteWriters            int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently"`
+	WriteWriters            int           `envconfig:"WRITE_WRITERS" default:"4" desc:"goroutines writing batches of new chirps concurrently (on SQLite always 1: it takes one writer at a time)"`
 	WriteBatchTimeout       time.Duration `envconfig:"WRITE_BATCH_TIMEOUT" default:"5s" desc:"time one batch of new chirps (and each retry of its chirps) gets to be written; shutdown waits for the last batch"`
 	TrustedProxies          []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
 
@@ -65,7 +65,10 @@ type Config struct {
 	ShutdownGrace     time.Duration `envconfig:"SHUTDOWN_GRACE" default:"20s" desc:"time in-flight requests get to finish on SIGTERM; then their contexts are cancelled, and the database closes once the last has returned"`
 	ShutdownDelay     time.Duration `envconfig:"SHUTDOWN_DELAY" default:"0s" desc:"time between failing readiness and closing the listener, so a load balancer stops routing here first"`
 
-	LogLevel string `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	LogLevel    string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	AccessLog   bool          `envconfig:"ACCESS_LOG" default:"true" desc:"a log line for every request (the AWS services set false: the load balancer logs access); errors and slow requests are logged either way"`
+	SlowRequest time.Duration `envconfig:"SLOW_REQUEST" default:"1s" desc:"requests slower than this are logged at WARN even without ACCESS_LOG; 0 turns it off"`
+	DBTimeout   time.Duration `envconfig:"DB_TIMEOUT" default:"5s" desc:"deadline of each request's database work (then 503), so that a slow query cannot hold a pool connection after its client is gone; 0 for none"`
 
 	SSMPath         string `envconfig:"SSM_PATH" desc:"SSM Parameter Store path (such as /chirper/prod/users) whose parameters, decrypted, fill the variables the environment does not set"`
 	DatabaseIAMAuth bool   `envconfig:"DATABASE_IAM_AUTH" default:"false" desc:"sign in to PostgreSQL (RDS Proxy) with a fresh IAM token per connection instead of a password; region from AWS_REGION"`

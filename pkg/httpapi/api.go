@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorilla/mux"
 
@@ -29,31 +30,40 @@ type Options struct {
 	Logger    *slog.Logger
 	Metrics   *Metrics
 	Verifier  chirper.TokenVerifier // checks access tokens
-	Users     chirper.UserStore     // resolves a token to its (still existing) user
 	RateLimit *Limiter              // per client (user, else address); nil for none
 	ClientIP  *ClientIP
+	AccessLog AccessLog
+	// DBTimeout bounds the database work of each request; 0 for no bound.
+	DBTimeout time.Duration
 }
 
 // NewHandler returns the API serving the groups, every one of their routes
 // from the routing table and nothing else (see NewRouter), behind the
-// middleware: request ids, logs, metrics, panic recovery, authentication and
-// rate limits.
+// middleware pipeline.
 func NewHandler(o Options, groups ...Group) (http.Handler, error) {
 	r, err := NewRouter(groups...)
 	if err != nil {
 		return nil, err
 	}
 	r.Use(routeName)
-	var h http.Handler = r
-	h = authenticate(o.Logger, o.Users, h)
-	h = rateLimit(o.RateLimit, h)
-	h = identify(o.Verifier, h)
-	h = wellFormedQuery(h)
 	clientIP := o.ClientIP
 	if clientIP == nil {
 		clientIP = NewClientIP(nil)
 	}
-	return observe(o.Logger, o.Metrics, clientIP.Of, h), nil
+	// Outermost first: every request gets an id, metrics, a log line as
+	// configured and panic recovery; a malformed query is refused; the
+	// bearer token is verified (no database) so that the limit can count
+	// its user; the client's limit is applied; a bad token is refused only
+	// then, so that a flood of them is limited too; the database work gets
+	// its deadline; and the router calls the handler.
+	return pipeline(r,
+		observe(o.Logger, o.Metrics, clientIP.Of, o.AccessLog),
+		wellFormedQuery,
+		identify(o.Verifier),
+		rateLimit(o.RateLimit),
+		authenticate(o.Logger),
+		deadline(o.DBTimeout),
+	), nil
 }
 
 // NewRouter routes the groups' routes of the routing table to their

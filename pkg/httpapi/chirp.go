@@ -53,7 +53,7 @@ func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
 		"GET /v1/chirps":                  handleChirpList(log, chirps, nil),
 		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users),
-		"GET /v1/chirps/count":            handleChirpCount(log, chirps),
+		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
 	}}
 }
@@ -66,10 +66,10 @@ func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
 }
 
 // CreateChirpGroup is the create-chirp endpoint group: every chirp write.
-func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
+func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) Group {
 	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
-		"POST /v1/chirps":               handleChirpCreate(log, chirps),
-		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps),
+		"POST /v1/chirps":               handleChirpCreate(log, chirps, users),
+		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps, users),
 	}}
 }
 
@@ -109,12 +109,12 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 	})
 }
 
-func handleChirpCount(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+func handleChirpCount(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
 	type response struct {
 		Count int64 `json:"count"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requireAdmin(w, r) == nil {
+		if requireAdmin(w, r, log, users) == nil {
 			return
 		}
 		f, fields := parseChirpFilter(r.URL.Query(), false)
@@ -260,13 +260,13 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
 	type request struct {
 		Message string   `json:"message"`
 		Tags    []string `json:"tags"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		me := requireUser(w, r)
+		me := requireUser(w, r, log, users)
 		if me == nil {
 			return
 		}
@@ -288,9 +288,9 @@ func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore) http.Handler
 	})
 }
 
-func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		me := requireUser(w, r)
+		me := requireUser(w, r, log, users)
 		if me == nil {
 			return
 		}

@@ -2,15 +2,21 @@ package httpapi
 
 import (
 	"strconv"
-	"time"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics are the HTTP metrics of one process.
 type Metrics struct {
-	duration *prometheus.HistogramVec
-	inFlight prometheus.Gauge
+	duration  *prometheus.HistogramVec
+	inFlight  prometheus.Gauge
+	observers sync.Map // observerKey: prometheus.Observer, bound once
+}
+
+type observerKey struct {
+	route, method string
+	status        int
 }
 
 // NewMetrics registers the HTTP metrics with reg.
@@ -32,6 +38,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) observe(route, method string, status int, d time.Duration) {
-	m.duration.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+// observer returns the duration histogram of one route, method and
+// status, bound to its labels the first time it is asked for.
+func (m *Metrics) observer(route, method string, status int) prometheus.Observer {
+	k := observerKey{route, method, status}
+	if o, ok := m.observers.Load(k); ok {
+		return o.(prometheus.Observer)
+	}
+	o := m.duration.WithLabelValues(route, method, strconv.Itoa(status))
+	m.observers.Store(k, o)
+	return o
 }

@@ -23,7 +23,8 @@ type ctxKey int
 const infoKey ctxKey = iota
 
 // requestInfo is what the middleware learns about a request as it goes
-// down the chain, for the log line and the metrics written on the way back.
+// down the pipeline, for the log line and the metrics written on the way
+// back.
 type requestInfo struct {
 	id       string
 	route    string
@@ -31,8 +32,6 @@ type requestInfo struct {
 	claims   *chirper.AccessClaims // a valid bearer token's
 	tokenErr error                 // why the bearer token is refused
 	user     *chirper.User         // the token's user, once a handler asked
-	users    chirper.UserStore     // where requireUser finds it
-	log      *slog.Logger
 }
 
 func info(ctx context.Context) *requestInfo {
@@ -69,41 +68,68 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// observe gives the request an id, logs one line per request and records
-// its metrics, and turns a panic into a 500.
-func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		ri := &requestInfo{id: incomingRequestID(r), route: "unmatched", client: clientIP(r)}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
-		w.Header().Set("X-Request-Id", ri.id)
-		sw := &statusWriter{ResponseWriter: w}
-		m.inFlight.Inc()
-		defer func() {
-			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
-					panic(p)
+// middleware is one stage of the pipeline.
+type middleware func(http.Handler) http.Handler
+
+// pipeline runs h behind the stages, the first outermost.
+func pipeline(h http.Handler, stages ...middleware) http.Handler {
+	for i := len(stages) - 1; i >= 0; i-- {
+		h = stages[i](h)
+	}
+	return h
+}
+
+// AccessLog says what observe logs of a request that went well.
+type AccessLog struct {
+	Every bool          // a line for every request
+	Slow  time.Duration // a line (at WARN) for any slower than this; 0 for none
+}
+
+// observe gives the request an id, records its metrics and logs it as
+// access says, and turns a panic into a 500. Errors are logged where they
+// are answered (writeError).
+func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, access AccessLog) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			ri := &requestInfo{id: incomingRequestID(r), route: "unmatched", client: clientIP(r)}
+			r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
+			w.Header().Set("X-Request-Id", ri.id)
+			sw := &statusWriter{ResponseWriter: w}
+			m.inFlight.Inc()
+			defer func() {
+				if p := recover(); p != nil {
+					if p == http.ErrAbortHandler {
+						panic(p)
+					}
+					log.ErrorContext(r.Context(), "panic", "request_id", ri.id, "panic", p, "stack", string(debug.Stack()))
+					if sw.status == 0 {
+						writeProblem(sw, r, http.StatusInternalServerError, "an internal error occurred; quote the request id when reporting it", nil)
+					}
 				}
-				log.ErrorContext(r.Context(), "panic", "request_id", ri.id, "panic", p, "stack", string(debug.Stack()))
-				if sw.status == 0 {
-					writeProblem(sw, r, http.StatusInternalServerError, "an internal error occurred; quote the request id when reporting it", nil)
+				m.inFlight.Dec()
+				elapsed := time.Since(start)
+				m.observer(ri.route, r.Method, sw.status).Observe(elapsed.Seconds())
+				level := slog.LevelInfo
+				switch {
+				case access.Slow > 0 && elapsed > access.Slow:
+					level = slog.LevelWarn
+				case !access.Every:
+					return
 				}
-			}
-			m.inFlight.Dec()
-			elapsed := time.Since(start)
-			m.observe(ri.route, r.Method, sw.status, elapsed)
-			attrs := []any{
-				"request_id", ri.id, "method", r.Method, "route", ri.route,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000,
-				"client", ri.client,
-			}
-			if ri.claims != nil {
-				attrs = append(attrs, "user_id", ri.claims.UserID)
-			}
-			log.InfoContext(r.Context(), "request", attrs...)
-		}()
-		next.ServeHTTP(sw, r)
-	})
+				attrs := []slog.Attr{
+					slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", ri.route),
+					slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+					slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("client", ri.client),
+				}
+				if ri.claims != nil {
+					attrs = append(attrs, slog.Int64("user_id", ri.claims.UserID))
+				}
+				log.LogAttrs(r.Context(), level, "request", attrs...)
+			}()
+			next.ServeHTTP(sw, r)
+		})
+	}
 }
 
 // incomingRequestID keeps a well-formed X-Request-Id from the load balancer
@@ -139,6 +165,22 @@ func wellFormedQuery(next http.Handler) http.Handler {
 	})
 }
 
+// deadline bounds the database work of a request, so that a slow query
+// cannot hold a pool connection long after its client gave up; past it the
+// request is a 503 (writeError).
+func deadline(d time.Duration) middleware {
+	return func(next http.Handler) http.Handler {
+		if d <= 0 {
+			return next
+		}
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), d)
+			defer cancel()
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
 // routeName records the matched route template for the log and metrics; it
 // runs inside the router, where the match is known.
 func routeName(next http.Handler) http.Handler {
@@ -157,18 +199,20 @@ func routeName(next http.Handler) http.Handler {
 // user. The verdict waits in the request info for authenticate, which runs
 // after the limit: a flood of bad tokens is limited per address like any
 // anonymous traffic.
-func identify(verifier chirper.TokenVerifier, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := info(r.Context())
-		if h := r.Header.Get("Authorization"); h != "" {
-			token, err := bearerToken(h)
-			if err == nil {
-				ri.claims, err = verifier.Verify(token)
+func identify(verifier chirper.TokenVerifier) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ri := info(r.Context())
+			if h := r.Header.Get("Authorization"); h != "" {
+				token, err := bearerToken(h)
+				if err == nil {
+					ri.claims, err = verifier.Verify(token)
+				}
+				ri.tokenErr = err
 			}
-			ri.tokenErr = err
-		}
-		next.ServeHTTP(w, r)
-	})
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // bearerToken returns the token of an Authorization header's Bearer
@@ -185,23 +229,23 @@ func bearerToken(header string) (string, error) {
 // authenticate refuses a request whose bearer token is bad with 401. A
 // valid token's user is looked up only when a handler asks for it
 // (requireUser), so that public reads cost no query for the token.
-func authenticate(log *slog.Logger, users chirper.UserStore, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := info(r.Context())
-		if ri.tokenErr != nil {
-			writeError(w, r, log, ri.tokenErr)
-			return
-		}
-		ri.users, ri.log = users, log
-		next.ServeHTTP(w, r)
-	})
+func authenticate(log *slog.Logger) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := info(r.Context()).tokenErr; err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // requireUser returns the authenticated user, or answers and returns nil:
 // 401 without a token or when the token's user no longer exists, the
 // store's error otherwise. The stored user counts, not the token's claims,
 // so that a role change or a deletion takes effect at once.
-func requireUser(w http.ResponseWriter, r *http.Request) *chirper.User {
+func requireUser(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore) *chirper.User {
 	ri := info(r.Context())
 	switch {
 	case ri.user != nil:
@@ -210,13 +254,13 @@ func requireUser(w http.ResponseWriter, r *http.Request) *chirper.User {
 		writeProblem(w, r, http.StatusUnauthorized, "this needs an access token: Authorization: Bearer <token>", nil)
 		return nil
 	}
-	u, err := ri.users.FindUserByID(r.Context(), ri.claims.UserID)
+	u, err := users.FindUserByID(r.Context(), ri.claims.UserID)
 	switch {
 	case chirper.ErrorCode(err) == chirper.ENOTFOUND:
 		writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
 		return nil
 	case err != nil:
-		writeError(w, r, ri.log, err)
+		writeError(w, r, log, err)
 		return nil
 	}
 	ri.user = u
@@ -225,8 +269,8 @@ func requireUser(w http.ResponseWriter, r *http.Request) *chirper.User {
 
 // requireAdmin returns the authenticated admin, or answers 401 or 403 and
 // returns nil.
-func requireAdmin(w http.ResponseWriter, r *http.Request) *chirper.User {
-	u := requireUser(w, r)
+func requireAdmin(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore) *chirper.User {
+	u := requireUser(w, r, log, users)
 	if u != nil && u.Role != chirper.RoleAdmin {
 		writeProblem(w, r, http.StatusForbidden, "this needs the admin role", nil)
 		return nil

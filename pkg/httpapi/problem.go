@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -69,12 +70,15 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 // are logged with the request id and answered with a generic message; their
 // text never reaches the client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	if r.Context().Err() != nil {
+	switch ctxErr := r.Context().Err(); {
+	case errors.Is(ctxErr, context.Canceled):
 		// The client went away: no one reads the answer, and the failure
 		// is not ours. 499 says so in the log and the metrics.
 		log.InfoContext(r.Context(), "client went away", "request_id", requestID(r.Context()), "err", err)
 		w.WriteHeader(StatusClientClosedRequest)
 		return
+	case errors.Is(ctxErr, context.DeadlineExceeded):
+		err = &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database did not answer in time", Cause: err}
 	}
 	code := chirper.ErrorCode(err)
 	status, ok := codeStatus[code]

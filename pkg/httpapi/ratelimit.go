@@ -170,15 +170,17 @@ func (l *Limiter) check(w http.ResponseWriter, r *http.Request, key string) bool
 
 // rateLimit applies the general limit per client: the user of a valid
 // token, else the client address.
-func rateLimit(l *Limiter, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ri := info(r.Context())
-		key := "ip:" + ri.client
-		if ri.claims != nil {
-			key = "user:" + itoa(ri.claims.UserID)
-		}
-		if l.check(w, r, key) {
-			next.ServeHTTP(w, r)
-		}
-	})
+func rateLimit(l *Limiter) middleware {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			ri := info(r.Context())
+			key := "ip:" + ri.client
+			if ri.claims != nil {
+				key = "user:" + itoa(ri.claims.UserID)
+			}
+			if l.check(w, r, key) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }

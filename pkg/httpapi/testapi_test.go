@@ -37,7 +37,7 @@ type testAPI struct {
 	adminToken string // of an admin called fuzzer
 }
 
-func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer) *testAPI {
+func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...func(*Options)) *testAPI {
 	tb.Helper()
 	db := sqlitetest.MustOpenDB(tb)
 	passwords, err := auth.NewPasswords(4)
@@ -68,9 +68,13 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer) *testAPI {
 	}
 	hasher := &countingHasher{PasswordHasher: passwords}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	h, err := NewHandler(Options{Logger: log, Metrics: NewMetrics(prometheus.NewRegistry()), Verifier: verifier, Users: users},
+	o := Options{Logger: log, Metrics: NewMetrics(prometheus.NewRegistry()), Verifier: verifier, AccessLog: AccessLog{Every: true}}
+	for _, c := range configure {
+		c(&o)
+	}
+	h, err := NewHandler(o,
 		UsersGroup(log, users, hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits),
-		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps), CreateChirpGroup(log, chirps))
+		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps), CreateChirpGroup(log, chirps, users))
 	if err != nil {
 		tb.Fatal(err)
 	}

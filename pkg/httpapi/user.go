@@ -106,7 +106,7 @@ func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords chirp
 		CurrentPassword *string `json:"current_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		me := requireUser(w, r)
+		me := requireUser(w, r, log, users)
 		if me == nil {
 			return
 		}
@@ -156,7 +156,7 @@ func handleUserDelete(log *slog.Logger, users chirper.UserStore, passwords chirp
 		CurrentPassword string `json:"current_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		me := requireUser(w, r)
+		me := requireUser(w, r, log, users)
 		if me == nil {
 			return
 		}
@@ -198,7 +198,7 @@ func handleUserSetRole(log *slog.Logger, users chirper.UserStore) http.Handler {
 		Role string `json:"role"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requireAdmin(w, r) == nil {
+		if requireAdmin(w, r, log, users) == nil {
 			return
 		}
 		req, ok := decode[request](w, r)

@@ -65,7 +65,9 @@ func Run(ctx context.Context, b Binary, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	log := NewLogger(stdout, cfg.LogLevel)
+	logs := newBufferedLog(stdout)
+	defer logs.Close()
+	log := NewLogger(logs, cfg.LogLevel)
 	srv, err := Build(ctx, b, cfg, log)
 	if err != nil {
 		return err
@@ -275,7 +277,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 		case httpapi.GroupGetChirp:
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps))
 		case httpapi.GroupCreateChirp:
-			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps))
+			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users))
 		default:
 			return nil, nil, fmt.Errorf("server: unknown endpoint group %q", name)
 		}
@@ -284,9 +286,10 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 		Logger:    log,
 		Metrics:   httpapi.NewMetrics(reg),
 		Verifier:  verifier,
-		Users:     st.Users,
 		RateLimit: bg.limiter(cfg, reg, "general", cfg.RateLimit),
 		ClientIP:  httpapi.NewClientIP(proxies),
+		AccessLog: httpapi.AccessLog{Every: cfg.AccessLog, Slow: cfg.SlowRequest},
+		DBTimeout: cfg.DBTimeout,
 	}, groups...)
 	return h, reg, err
 }

@@ -25,6 +25,10 @@ type Stores struct {
 	ReadChirps chirper.ChirpStore
 	Tokens     chirper.RefreshTokenStore
 
+	// SingleWriter says the database takes one writer at a time (SQLite):
+	// more than one batch writer would only queue for its lock.
+	SingleWriter bool
+
 	pools   map[string]*sql.DB // by name, for ping, metrics and close
 	batcher *chirper.ChirpBatcher
 }
@@ -33,6 +37,9 @@ type Stores struct {
 // goroutines and batches of at most size, each written within timeout;
 // Close flushes it before the databases close.
 func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
+	if st.SingleWriter {
+		writers = 1
+	}
 	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, timeout)
 	st.Chirps = st.batcher
 }

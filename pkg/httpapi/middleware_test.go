@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// logLines returns the log's lines whose message is msg.
+func logLines(logs *bytes.Buffer, msg string) []string {
+	var lines []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, `"msg":"`+msg+`"`) {
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
+	return w
+}
+
+func TestAccessLog(t *testing.T) {
+	t.Run("Off", func(t *testing.T) {
+		var logs bytes.Buffer
+		h := newTestAPI(t, AuthLimits{}, &logs, func(o *Options) { o.AccessLog = AccessLog{} }).handler
+		for range 5 {
+			if w := get(h, "/v1/chirps"); w.Code != http.StatusOK {
+				t.Fatalf("status %d", w.Code)
+			}
+		}
+		if lines := logLines(&logs, "request"); len(lines) != 0 {
+			t.Fatalf("%d access lines with the access log off", len(lines))
+		}
+	})
+	t.Run("SlowRequestsAlways", func(t *testing.T) {
+		var logs bytes.Buffer
+		h := newTestAPI(t, AuthLimits{}, &logs, func(o *Options) { o.AccessLog = AccessLog{Slow: time.Nanosecond} }).handler
+		get(h, "/v1/chirps")
+		lines := logLines(&logs, "request")
+		if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"route":"/v1/chirps"`) {
+			t.Fatalf("a request over the slow threshold logged as %q, want one WARN line", lines)
+		}
+	})
+	t.Run("On", func(t *testing.T) {
+		var logs bytes.Buffer
+		h := newTestAPI(t, AuthLimits{}, &logs).handler
+		get(h, "/v1/chirps/1")
+		lines := logLines(&logs, "request")
+		if len(lines) != 1 || !strings.Contains(lines[0], `"level":"INFO"`) || !strings.Contains(lines[0], `"status":404`) {
+			t.Fatalf("access lines %q, want one INFO line with the status", lines)
+		}
+	})
+}
+
+// TestDatabaseDeadline: database work past the deadline is a 503 with
+// Retry-After, logged as a dependency problem, not a client gone or a bug.
+func TestDatabaseDeadline(t *testing.T) {
+	var logs bytes.Buffer
+	h := newTestAPI(t, AuthLimits{}, &logs, func(o *Options) { o.DBTimeout = time.Nanosecond }).handler
+	w := get(h, "/v1/chirps")
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q; want 503 with Retry-After", w.Code, w.Header().Get("Retry-After"))
+	}
+	if !strings.Contains(w.Body.String(), "did not answer in time") {
+		t.Fatalf("body %s", w.Body)
+	}
+	if len(logLines(&logs, "internal error")) != 0 || len(logLines(&logs, "client went away")) != 0 {
+		t.Fatalf("a deadline was logged as a bug or a client gone:\n%s", logs.String())
+	}
+}
