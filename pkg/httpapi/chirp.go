@@ -58,19 +58,90 @@ func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 	}}
 }
 
-// GetChirpGroup is the get-chirp endpoint group.
-func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore) Group {
+// GetChirpGroup is the get-chirp endpoint group; cache may be nil.
+func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCache) Group {
 	return Group{Name: GroupGetChirp, Handlers: map[string]http.Handler{
-		"GET /v1/chirps/{id:[0-9]+}": handleChirpGet(log, chirps),
+		"GET /v1/chirps/{id:[0-9]+}": handleChirpGet(log, chirps, cache),
 	}}
 }
 
-// CreateChirpGroup is the create-chirp endpoint group: every chirp write.
-func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) Group {
+// CreateChirpGroup is the create-chirp endpoint group: every chirp write. A
+// deletion is told to caches at once; nil for none.
+func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) Group {
 	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
 		"POST /v1/chirps":               handleChirpCreate(log, chirps, users),
-		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps, users),
+		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps, users, caches),
 	}}
+}
+
+// ChirpCache keeps the answers of GET /v1/chirps/{id}, encoded, with their
+// ETag: a hit costs no query and no encoding.
+type ChirpCache struct {
+	caches *chirper.Caches
+	lru    *chirper.LRU[int64, cachedChirp]
+	// deleted remembers the chirps deleted lately: a read replica may
+	// still have one for a moment after the primary's notification, and
+	// neither answers nor caches it.
+	deleted *chirper.LRU[int64, struct{}]
+}
+
+type cachedChirp struct {
+	body     []byte
+	etag     string
+	authorID int64
+}
+
+// NewChirpCache caches up to size chirps, kept right by caches: a deleted
+// chirp, or any chirp of a changed or deleted user, is dropped.
+func NewChirpCache(caches *chirper.Caches, size int) *ChirpCache {
+	c := &ChirpCache{caches: caches, lru: chirper.NewLRU[int64, cachedChirp](size), deleted: chirper.NewLRU[int64, struct{}](size)}
+	caches.Register(func(ch chirper.Change) {
+		switch ch.Table {
+		case chirper.ChangedChirps:
+			c.deleted.Put(ch.ID, struct{}{})
+			c.lru.Delete(ch.ID)
+		case chirper.ChangedUsers:
+			c.lru.DeleteFunc(func(_ int64, e cachedChirp) bool { return e.authorID == ch.ID })
+		}
+	}, c.lru.Clear)
+	return c
+}
+
+// Stats returns the cache's counts, for its metrics.
+func (c *ChirpCache) Stats() chirper.CacheStats { return c.lru.Stats() }
+
+// chirpAnswer returns the encoded chirp of the path's {id} from the cache or
+// the store, or answers the error and returns false.
+func (c *ChirpCache) chirpAnswer(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps chirper.ChirpStore) (cachedChirp, bool) {
+	live := c != nil && c.caches.Live()
+	var gen uint64
+	if c != nil {
+		id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
+		if _, gone := c.deleted.Get(id); gone {
+			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
+			return cachedChirp{}, false
+		}
+		if e, ok := c.lru.Get(id); ok && live {
+			return e, true
+		}
+		gen = c.lru.Generation()
+	}
+	chirp, ok := findChirp(w, r, log, chirps)
+	if !ok {
+		return cachedChirp{}, false
+	}
+	body, err := json.Marshal(newChirpResponse(chirp))
+	if err != nil {
+		writeError(w, r, log, err)
+		return cachedChirp{}, false
+	}
+	body = append(body, '\n')
+	sum := sha256.Sum256(body)
+	e := cachedChirp{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, authorID: chirp.AuthorID}
+	if live {
+		c.lru.PutAt(chirp.ID, e, gen)
+	}
+	return e, true
 }
 
 // handleChirpList lists chirps; with users set it lists the chirps of the
@@ -220,31 +291,25 @@ func findChirp(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps 
 	return c, true
 }
 
-func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore) http.Handler {
+func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok := findChirp(w, r, log, chirps)
+		c, ok := cache.chirpAnswer(w, r, log, chirps)
 		if !ok {
 			return
 		}
-		body, err := json.Marshal(newChirpResponse(c))
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		sum := sha256.Sum256(body)
-		etag := `"` + hex.EncodeToString(sum[:12]) + `"`
-		w.Header().Set("ETag", etag)
+		h := w.Header()
+		h.Set("ETag", c.etag)
 		// Shared caches may keep it but must ask again every time (a 304
 		// is cheap), so that a deleted chirp is never served from a cache.
-		w.Header().Set("Cache-Control", "public, no-cache")
-		if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		h.Set("Cache-Control", "public, no-cache")
+		if etagMatches(r.Header.Get("If-None-Match"), c.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)+1))
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Set("Content-Length", strconv.Itoa(len(c.body)))
 		w.WriteHeader(http.StatusOK)
-		w.Write(append(body, '\n'))
+		w.Write(c.body)
 	})
 }
 
@@ -288,7 +353,7 @@ func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 	})
 }
 
-func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		me := requireUser(w, r, log, users)
 		if me == nil {
@@ -305,6 +370,9 @@ func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 		if err := chirps.DeleteChirp(r.Context(), c.ID); err != nil {
 			writeError(w, r, log, err)
 			return
+		}
+		if caches != nil {
+			caches.Changed(chirper.Change{Table: chirper.ChangedChirps, ID: c.ID})
 		}
 		w.WriteHeader(http.StatusNoContent)
 	})

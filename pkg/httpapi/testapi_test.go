@@ -74,7 +74,7 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...f
 	}
 	h, err := NewHandler(o,
 		UsersGroup(log, users, hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits),
-		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps), CreateChirpGroup(log, chirps, users))
+		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps, nil), CreateChirpGroup(log, chirps, users, nil))
 	if err != nil {
 		tb.Fatal(err)
 	}

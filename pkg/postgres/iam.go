@@ -54,15 +54,25 @@ func (c *IAMConnector) Token(ctx context.Context) (string, error) {
 	return rdsauth.BuildAuthToken(ctx, c.endpoint, c.region, c.base.User.Username(), c.creds)
 }
 
-// Connect opens one connection with a token made for it.
-func (c *IAMConnector) Connect(ctx context.Context) (driver.Conn, error) {
+// DSN returns the connection URL with a new token as its password, good
+// for one sign-in in the next 15 minutes.
+func (c *IAMConnector) DSN(ctx context.Context) (string, error) {
 	token, err := c.Token(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: IAM token: %w", err)
+		return "", fmt.Errorf("postgres: IAM token: %w", err)
 	}
 	u := *c.base
 	u.User = url.UserPassword(c.base.User.Username(), token)
-	connector, err := NewConnector(u.String())
+	return u.String(), nil
+}
+
+// Connect opens one connection with a token made for it.
+func (c *IAMConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	dsn, err := c.DSN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	connector, err := NewConnector(dsn)
 	if err != nil {
 		return nil, err
 	}

@@ -241,14 +241,18 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	if err != nil {
 		return nil, nil, err
 	}
-	verifier, err := auth.NewVerifier(publicKeys, cfg.Issuer, cfg.Audience)
+	keys, err := auth.NewVerifier(publicKeys, cfg.Issuer, cfg.Audience)
 	if err != nil {
 		return nil, nil, err
 	}
+	verifier := chirper.NewCachedVerifier(keys, cfg.CacheSize, func() int64 { return time.Now().UnixNano() })
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, nil, err
 	}
+	caches := st.listenForChanges(cfg, log, bg)
+	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
+	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
@@ -275,9 +279,9 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 		case httpapi.GroupListChirps:
 			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users))
 		case httpapi.GroupGetChirp:
-			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps))
+			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:
-			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users))
+			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users, caches))
 		default:
 			return nil, nil, fmt.Errorf("server: unknown endpoint group %q", name)
 		}

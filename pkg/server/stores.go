@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -31,6 +32,10 @@ type Stores struct {
 
 	pools   map[string]*sql.DB // by name, for ping, metrics and close
 	batcher *chirper.ChirpBatcher
+	// primaryDSN makes connection strings for the primary's change
+	// listener; nil where no other process writes (SQLite).
+	primaryDSN func(context.Context) (string, error)
+	caches     []namedCache
 }
 
 // BatchChirpWrites sends CreateChirp through a ChirpBatcher of writers
@@ -70,11 +75,12 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 	case kind == config.SQLite:
 		return nil, errors.New("the services need PostgreSQL: set CHIRPER_DATABASE_URL=postgres://...")
 	}
-	db, err := openPostgres(ctx, cfg, dsn)
+	db, primaryDSN, err := openPostgres(ctx, cfg, dsn)
 	if err != nil {
 		return nil, err
 	}
 	st := NewStores(db.DB, postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db))
+	st.primaryDSN = primaryDSN
 	if b.Standalone {
 		err = db.Migrate(ctx)
 	} else {
@@ -85,7 +91,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 		return nil, err
 	}
 	if cfg.DatabaseReadURL != "" {
-		replica, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
+		replica, _, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("read replica: %w", err)
@@ -97,21 +103,49 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 }
 
 // openPostgres opens a pool on dsn, signing in with IAM tokens when the
-// configuration asks for it.
-func openPostgres(ctx context.Context, cfg *config.Config, dsn string) (*postgres.DB, error) {
+// configuration asks for it, and returns how to make a connection string
+// for one more connection (an IAM token is good for one sign-in).
+func openPostgres(ctx context.Context, cfg *config.Config, dsn string) (*postgres.DB, func(context.Context) (string, error), error) {
 	opts := postgres.Options{MaxOpenConns: cfg.DBMaxOpenConns}
 	if !cfg.DatabaseIAMAuth {
-		return postgres.Open(ctx, dsn, opts)
+		db, err := postgres.Open(ctx, dsn, opts)
+		return db, func(context.Context) (string, error) { return dsn, nil }, err
 	}
 	a, err := config.LoadAWS()
 	if err != nil {
-		return nil, fmt.Errorf("IAM database authentication: %w", err)
+		return nil, nil, fmt.Errorf("IAM database authentication: %w", err)
 	}
 	connector, err := postgres.NewIAMConnector(dsn, a.Region, a.Credentials)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return postgres.OpenConnector(ctx, connector, opts)
+	db, err := postgres.OpenConnector(ctx, connector, opts)
+	return db, connector.DSN, err
+}
+
+// listenForChanges makes the caches of the process: on PostgreSQL they
+// hear every process's changes from the primary, and the users behind the
+// access tokens are cached too; on SQLite (one process writes, but the
+// admin command is another) users are not, and the caches are live from
+// the start.
+func (st *Stores) listenForChanges(cfg *config.Config, log *slog.Logger, bg *jobs) *chirper.Caches {
+	if st.primaryDSN == nil {
+		caches := chirper.NewCaches(true)
+		st.Users = chirper.NewCachedUsers(st.Users, caches, 0)
+		return caches
+	}
+	caches := chirper.NewCaches(false)
+	bg.run(func(ctx context.Context) { postgres.ListenForChanges(ctx, st.primaryDSN, caches, log) })
+	users := chirper.NewCachedUsers(st.Users, caches, cfg.CacheSize)
+	st.Users = users
+	st.caches = append(st.caches, namedCache{"users", users.Cache().Stats})
+	return caches
+}
+
+// namedCache is a cache's name and counts, for its metrics.
+type namedCache struct {
+	name  string
+	stats func() chirper.CacheStats
 }
 
 // Ping reports whether every database answers.
@@ -139,6 +173,24 @@ func (st *Stores) Close() error {
 func (st *Stores) registerMetrics(reg prometheus.Registerer) {
 	for name, db := range st.pools {
 		reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+	}
+	for _, c := range st.caches {
+		labels := prometheus.Labels{"cache": c.name}
+		for _, m := range []struct {
+			name, help string
+			value      func(chirper.CacheStats) float64
+		}{
+			{"cache_hits_total", "Lookups a cache answered.", func(s chirper.CacheStats) float64 { return float64(s.Hits) }},
+			{"cache_misses_total", "Lookups a cache could not answer.", func(s chirper.CacheStats) float64 { return float64(s.Misses) }},
+			{"cache_evictions_total", "Entries a full cache dropped.", func(s chirper.CacheStats) float64 { return float64(s.Evictions) }},
+		} {
+			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Namespace: "chirper", Name: m.name, Help: m.help, ConstLabels: labels,
+			}, func() float64 { return m.value(c.stats()) }))
+		}
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "chirper", Name: "cache_entries", Help: "Entries in a cache now.", ConstLabels: labels,
+		}, func() float64 { return float64(c.stats().Entries) }))
 	}
 	if b := st.batcher; b != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"database/sql"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chirper/chirper/pkg/apitest"
+	"github.com/chirper/chirper/pkg/auth"
+	"github.com/chirper/chirper/pkg/client"
+	"github.com/chirper/chirper/pkg/postgres/pgtest"
+)
+
+// invalidationBound is how soon a change made on one instance must show on
+// every other (DESIGN.md: caches are never wrong for longer).
+const invalidationBound = 100 * time.Millisecond
+
+// within polls ok until it holds and fails the test unless it did within
+// the invalidation bound of since.
+func within(t *testing.T, what string, since time.Time, ok func() bool) {
+	t.Helper()
+	for !ok() {
+		if time.Since(since) > 5*time.Second {
+			t.Fatalf("%s: still not seen after 5s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if took := time.Since(since); took > invalidationBound {
+		t.Fatalf("%s: seen after %v, want within %v", what, took, invalidationBound)
+	}
+}
+
+// TestCachesAcrossInstances runs two standalones on one PostgreSQL
+// database: what one changes, the other's caches drop within the bound,
+// also after its listening connection was killed.
+func TestCachesAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	dbURL := pgtest.NewDatabase(t)
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := auth.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"CHIRPER_DATABASE_URL": dbURL, "CHIRPER_SIGNING_KEY": string(pemKey)}
+	a, b := startStandalone(t, env), startStandalone(t, env)
+	onA := client.New(a.URL, apitest.ValidatingClient(t, a.URL))
+	onB := client.New(b.URL, apitest.ValidatingClient(t, b.URL))
+	db, err := sql.Open("postgres", dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	account := func(name string) (*client.Client, *client.Client) {
+		t.Helper()
+		if _, err := onA.Register(ctx, client.Registration{Username: name, Password: "long enough"}); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := onA.Login(ctx, name, "long enough")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return onA.WithToken(tok.AccessToken), onB.WithToken(tok.AccessToken)
+	}
+	status := func(err error) int {
+		if err == nil {
+			return http.StatusOK
+		}
+		if p, ok := err.(*client.Problem); ok {
+			return p.Status
+		}
+		t.Fatal(err)
+		return 0
+	}
+	// cachedOnB reads the chirp on B twice, and checks that the second
+	// read came from B's cache.
+	cachedOnB := func(id string) {
+		t.Helper()
+		hits := metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`)
+		for range 2 {
+			if _, err := onB.GetChirp(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`); got != hits+1 {
+			t.Fatalf("chirp cache hits went from %v to %v, want one more", hits, got)
+		}
+	}
+	killListeners := func() {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 2 {
+			t.Fatalf("killed %d listening connections, want the 2 instances'", n)
+		}
+	}
+
+	t.Run("RoleChange", func(t *testing.T) {
+		_, bob := account("bob")
+		for range 2 {
+			if _, err := bob.CountChirps(ctx, client.Filter{}); status(err) != http.StatusForbidden {
+				t.Fatalf("before the grant: %v", err)
+			}
+		}
+		if metric(t, b.Admin, `chirper_cache_hits_total{cache="users"}`) == 0 {
+			t.Fatal("B did not answer bob from its user cache")
+		}
+		admin, _ := account("boss")
+		if _, err := db.Exec(`UPDATE users SET role = 'admin' WHERE username = 'boss'`); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		if _, err := admin.SetRole(ctx, "bob", "admin"); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "bob's new role on B", start, func() bool {
+			_, err := bob.CountChirps(ctx, client.Filter{})
+			return status(err) == http.StatusOK
+		})
+	})
+
+	t.Run("ChirpDeleted", func(t *testing.T) {
+		carolA, _ := account("carol")
+		c, err := carolA.CreateChirp(ctx, client.NewChirp{Message: "soon gone"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cachedOnB(c.ID)
+		start := time.Now()
+		if err := carolA.DeleteChirp(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "the deleted chirp on B", start, func() bool {
+			_, err := onB.GetChirp(ctx, c.ID)
+			return status(err) == http.StatusNotFound
+		})
+	})
+
+	t.Run("AuthorDeleted", func(t *testing.T) {
+		daveA, daveB := account("dave")
+		c, err := daveA.CreateChirp(ctx, client.NewChirp{Message: "my last chirp"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cachedOnB(c.ID)
+		if _, err := daveB.CountChirps(ctx, client.Filter{}); status(err) != http.StatusForbidden {
+			t.Fatal(err) // B now caches dave as a user
+		}
+		start := time.Now()
+		if err := daveA.DeleteMe(ctx, "long enough"); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "the deleted author's chirp on B", start, func() bool {
+			_, err := onB.GetChirp(ctx, c.ID)
+			return status(err) == http.StatusNotFound
+		})
+		within(t, "the deleted user's token on B", start, func() bool {
+			_, err := daveB.CreateChirp(ctx, client.NewChirp{Message: "from beyond"})
+			return status(err) == http.StatusUnauthorized
+		})
+	})
+
+	t.Run("AfterTheListenerWasKilled", func(t *testing.T) {
+		erinA, _ := account("erin")
+		c, err := erinA.CreateChirp(ctx, client.NewChirp{Message: "outlives a listener"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cachedOnB(c.ID)
+		killListeners()
+		// While B listens again, its caches are empty and bypassed; after,
+		// they are live: either way the deletion shows within the bound.
+		start := time.Now()
+		if err := erinA.DeleteChirp(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "a chirp deleted while B's listener was down", start, func() bool {
+			_, err := onB.GetChirp(ctx, c.ID)
+			return status(err) == http.StatusNotFound
+		})
+		again, err := erinA.CreateChirp(ctx, client.NewChirp{Message: "after the reconnection"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listening int
+		for deadline := time.Now().Add(5 * time.Second); listening < 2; time.Sleep(10 * time.Millisecond) {
+			if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&listening); err != nil {
+				t.Fatal(err)
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d instances listen again after 5s, want 2", listening)
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // the listener's "reconnected" reaches the caches
+		cachedOnB(again.ID)
+		start = time.Now()
+		if err := erinA.DeleteChirp(ctx, again.ID); err != nil {
+			t.Fatal(err)
+		}
+		within(t, "a chirp deleted after B listens again", start, func() bool {
+			_, err := onB.GetChirp(ctx, again.ID)
+			return status(err) == http.StatusNotFound
+		})
+	})
+}
+
+// metric reads one sample from an admin listener's /metrics.
+func metric(t *testing.T, admin, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

@@ -1,0 +1,301 @@
+package chirper
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// Change names a stored row whose cached copies are stale: a user who was
+// changed or deleted, or a chirp that was deleted. PostgreSQL reports every
+// change to every process (triggers and LISTEN/NOTIFY); a process also
+// reports its own at once.
+type Change struct {
+	Table string // ChangedUsers or ChangedChirps
+	ID    int64
+}
+
+// The tables a Change names.
+const (
+	ChangedUsers  = "users"
+	ChangedChirps = "chirps"
+)
+
+// Caches keeps a process's caches right: it passes every change to each of
+// them, and empties them all whenever changes may have been missed (the
+// connection that hears them broke). While changes may be missed the caches
+// are bypassed: they neither answer nor fill.
+type Caches struct {
+	mu       sync.RWMutex
+	live     bool
+	onChange []func(Change)
+	onReset  []func()
+}
+
+// NewCaches returns Caches that are live from the start when live is true
+// (a single process with no other writers), and otherwise once the feed
+// of changes says it is listening (Reset(true)).
+func NewCaches(live bool) *Caches { return &Caches{live: live} }
+
+// Live reports whether the caches may be used.
+func (c *Caches) Live() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.live
+}
+
+// Changed passes a change to every cache.
+func (c *Caches) Changed(ch Change) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, fn := range c.onChange {
+		fn(ch)
+	}
+}
+
+// Reset empties every cache and makes them live or bypassed.
+func (c *Caches) Reset(live bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.live = live
+	for _, fn := range c.onReset {
+		fn()
+	}
+}
+
+// Register adds a cache: onChange drops what a change makes stale, onReset
+// drops everything.
+func (c *Caches) Register(onChange func(Change), onReset func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = append(c.onChange, onChange)
+	c.onReset = append(c.onReset, onReset)
+}
+
+// LRU is a cache of at most a fixed number of entries that forgets the
+// least recently used one when full. It is safe for concurrent use.
+type LRU[K comparable, V any] struct {
+	size int
+
+	mu      sync.Mutex
+	entries map[K]*list.Element
+	order   *list.List // of lruEntry, the most recently used first
+	gen     uint64     // counts the drops, so that a fill that raced one is refused
+
+	hits, misses, evictions atomic.Int64
+}
+
+type lruEntry[K comparable, V any] struct {
+	key   K
+	value V
+}
+
+// NewLRU returns an LRU of at most size entries.
+func NewLRU[K comparable, V any](size int) *LRU[K, V] {
+	return &LRU[K, V]{size: max(size, 1), entries: make(map[K]*list.Element), order: list.New()}
+}
+
+// Get returns the value of key, if cached.
+func (c *LRU[K, V]) Get(key K) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		c.misses.Add(1)
+		var zero V
+		return zero, false
+	}
+	c.hits.Add(1)
+	c.order.MoveToFront(e)
+	return e.Value.(lruEntry[K, V]).value, true
+}
+
+// Generation is a mark to take before reading what PutAt will cache.
+func (c *LRU[K, V]) Generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
+}
+
+// PutAt caches value under key unless something was dropped since the
+// Generation gen was taken: the value may have been read before a change
+// that the drop stood for, and must not outlive it.
+func (c *LRU[K, V]) PutAt(key K, value V, gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen == gen {
+		c.put(key, value)
+	}
+}
+
+// Put caches value under key.
+func (c *LRU[K, V]) Put(key K, value V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.put(key, value)
+}
+
+func (c *LRU[K, V]) put(key K, value V) {
+	if e, ok := c.entries[key]; ok {
+		e.Value = lruEntry[K, V]{key, value}
+		c.order.MoveToFront(e)
+		return
+	}
+	if c.order.Len() >= c.size {
+		oldest := c.order.Back()
+		delete(c.entries, oldest.Value.(lruEntry[K, V]).key)
+		c.order.Remove(oldest)
+		c.evictions.Add(1)
+	}
+	c.entries[key] = c.order.PushFront(lruEntry[K, V]{key, value})
+}
+
+// Delete forgets key.
+func (c *LRU[K, V]) Delete(key K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if e, ok := c.entries[key]; ok {
+		delete(c.entries, key)
+		c.order.Remove(e)
+	}
+}
+
+// DeleteFunc forgets every entry for which drop is true.
+func (c *LRU[K, V]) DeleteFunc(drop func(K, V) bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	for k, e := range c.entries {
+		if drop(k, e.Value.(lruEntry[K, V]).value) {
+			delete(c.entries, k)
+			c.order.Remove(e)
+		}
+	}
+}
+
+// Clear forgets everything.
+func (c *LRU[K, V]) Clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = make(map[K]*list.Element)
+	c.order.Init()
+}
+
+// CacheStats are the counts a cache's metrics show.
+type CacheStats struct {
+	Hits, Misses, Evictions int64
+	Entries                 int
+}
+
+// Stats returns the cache's counts.
+func (c *LRU[K, V]) Stats() CacheStats {
+	c.mu.Lock()
+	n := c.order.Len()
+	c.mu.Unlock()
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
+}
+
+// CachedUsers is a UserStore whose FindUserByID answers from a cache (the
+// users that tokens name, looked up on every authenticated request), and
+// that tells the caches of every change it makes at once (a deleted user's
+// chirps go too). The caches' feed drops users changed by other processes.
+type CachedUsers struct {
+	UserStore
+	caches *Caches
+	cache  *LRU[int64, User] // nil: users are not cached, changes are told
+}
+
+var _ UserStore = (*CachedUsers)(nil)
+
+// NewCachedUsers caches up to size users of store, kept right by caches;
+// with size 0 it caches none but still tells caches of its changes.
+func NewCachedUsers(store UserStore, caches *Caches, size int) *CachedUsers {
+	u := &CachedUsers{UserStore: store, caches: caches}
+	if size <= 0 {
+		return u
+	}
+	u.cache = NewLRU[int64, User](size)
+	caches.Register(func(ch Change) {
+		if ch.Table == ChangedUsers {
+			u.cache.Delete(ch.ID)
+		}
+	}, u.cache.Clear)
+	return u
+}
+
+// Cache is the cache, for its metrics.
+func (u *CachedUsers) Cache() *LRU[int64, User] { return u.cache }
+
+// FindUserByID returns the user from the cache, or from the store.
+func (u *CachedUsers) FindUserByID(ctx context.Context, id int64) (*User, error) {
+	if u.cache == nil || !u.caches.Live() {
+		return u.UserStore.FindUserByID(ctx, id)
+	}
+	if cached, ok := u.cache.Get(id); ok {
+		return &cached, nil
+	}
+	gen := u.cache.Generation()
+	found, err := u.UserStore.FindUserByID(ctx, id)
+	if err == nil {
+		u.cache.PutAt(id, *found, gen)
+	}
+	return found, err
+}
+
+// UpdateUser changes the user and drops the cached copy.
+func (u *CachedUsers) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error) {
+	defer u.caches.Changed(Change{ChangedUsers, id})
+	return u.UserStore.UpdateUser(ctx, id, upd)
+}
+
+// SetUserRole changes the role and drops the cached copy.
+func (u *CachedUsers) SetUserRole(ctx context.Context, username string, role Role) (*User, error) {
+	changed, err := u.UserStore.SetUserRole(ctx, username, role)
+	if err == nil {
+		u.caches.Changed(Change{ChangedUsers, changed.ID})
+	}
+	return changed, err
+}
+
+// DeleteUser deletes the user and drops the cached copy (and, through the
+// caches, the user's cached chirps).
+func (u *CachedUsers) DeleteUser(ctx context.Context, id int64) error {
+	defer u.caches.Changed(Change{ChangedUsers, id})
+	return u.UserStore.DeleteUser(ctx, id)
+}
+
+// CachedVerifier is a TokenVerifier that verifies each token once: a token
+// that verified is answered from the cache until it expires. The keys that
+// verify tokens are fixed for the life of the process, so a verdict cannot
+// go stale before the token expires.
+type CachedVerifier struct {
+	TokenVerifier
+	cache *LRU[string, AccessClaims]
+	now   func() int64
+}
+
+// NewCachedVerifier caches up to size verified tokens of v.
+func NewCachedVerifier(v TokenVerifier, size int, now func() int64) *CachedVerifier {
+	return &CachedVerifier{TokenVerifier: v, cache: NewLRU[string, AccessClaims](size), now: now}
+}
+
+// Cache is the cache, for its metrics.
+func (v *CachedVerifier) Cache() *LRU[string, AccessClaims] { return v.cache }
+
+// Verify returns the claims of a valid token.
+func (v *CachedVerifier) Verify(token string) (*AccessClaims, error) {
+	if c, ok := v.cache.Get(token); ok {
+		if c.Expires.UnixNano() > v.now() {
+			return &c, nil
+		}
+		v.cache.Delete(token)
+	}
+	c, err := v.TokenVerifier.Verify(token)
+	if err == nil {
+		v.cache.Put(token, *c)
+	}
+	return c, err
+}
