@@ -13,7 +13,7 @@ type Service struct {
 	Name     string // the endpoint group, as in httpapi.Routes
 	Logical  string // its CloudFormation logical-id stem
 	DBUser   string // its PostgreSQL role (pkg/postgres migrations)
-	ReadOnly bool   // reads through the proxy's read-only endpoint
+	ReadOnly bool   // reads chirps through the proxy's read-only endpoint
 	MinTasks int    // default minimum of its auto scaling
 	MaxTasks int    // default maximum
 }

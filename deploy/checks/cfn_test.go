@@ -347,12 +347,23 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			td := checks.Props(res[s.Logical+"TaskDefinition"])
 			env := fmt.Sprint(td["ContainerDefinitions"])
-			wantEndpoint := "ProxyEndpoint"
-			if s.ReadOnly {
-				wantEndpoint = "ProxyReadOnlyEndpoint"
+			vars := map[string]string{}
+			for _, e := range td["ContainerDefinitions"].([]any)[0].(map[string]any)["Environment"].([]any) {
+				kv := e.(map[string]any)
+				vars[kv["Name"].(string)] = fmt.Sprint(kv["Value"])
 			}
-			if !strings.Contains(env, "-chirper-"+wantEndpoint+"]") || !strings.Contains(env, "postgres://"+s.DBUser+"@") {
-				t.Errorf("%s does not connect as %s through the %s", s.Name, s.DBUser, wantEndpoint)
+			// Every service writes, and hears changes, through the writer;
+			// the read services read chirps through the read-only endpoint.
+			want := map[string]string{"CHIRPER_DATABASE_URL": "ProxyEndpoint"}
+			if s.ReadOnly {
+				want["CHIRPER_DATABASE_READ_URL"] = "ProxyReadOnlyEndpoint"
+			} else if _, ok := vars["CHIRPER_DATABASE_READ_URL"]; ok {
+				t.Errorf("%s has a read replica", s.Name)
+			}
+			for name, endpoint := range want {
+				if v := vars[name]; !strings.Contains(v, "-chirper-"+endpoint+"]") || !strings.Contains(v, "postgres://"+s.DBUser+"@") {
+					t.Errorf("%s: %s does not connect as %s through the %s: %s", s.Name, name, s.DBUser, endpoint, v)
+				}
 			}
 			if strings.Contains(env, "Secrets:") {
 				t.Errorf("%s is handed a secret by ECS; services read SSM themselves", s.Name)
