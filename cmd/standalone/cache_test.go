@@ -173,6 +173,32 @@ func TestCachesAcrossInstances(t *testing.T) {
 		})
 	})
 
+	t.Run("NewChirpInFirstPages", func(t *testing.T) {
+		frankA, _ := account("frank")
+		filter := client.Filter{Tags: []string{"fresh"}}
+		hits := metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`)
+		for range 2 {
+			if _, err := onB.ListChirps(ctx, filter); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`); got != hits+1 {
+			t.Fatalf("page cache hits went from %v to %v, want one more", hits, got)
+		}
+		start := time.Now()
+		c, err := frankA.CreateChirp(ctx, client.NewChirp{Message: "a #fresh one"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		within(t, "a new chirp in B's first page", start, func() bool {
+			page, err := onB.ListChirps(ctx, filter)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(page.Chirps) > 0 && page.Chirps[0].ID == c.ID
+		})
+	})
+
 	t.Run("AfterTheListenerWasKilled", func(t *testing.T) {
 		erinA, _ := account("erin")
 		c, err := erinA.CreateChirp(ctx, client.NewChirp{Message: "outlives a listener"})

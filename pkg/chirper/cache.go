@@ -8,11 +8,12 @@ import (
 )
 
 // Change names a stored row whose cached copies are stale: a user who was
-// changed or deleted, or a chirp that was deleted. PostgreSQL reports every
+// changed or deleted, a chirp that was deleted, or new chirps (which every
+// cached first page may lack). PostgreSQL reports every
 // change to every process (triggers and LISTEN/NOTIFY); a process also
 // reports its own at once.
 type Change struct {
-	Table string // ChangedUsers or ChangedChirps
+	Table string // ChangedUsers, ChangedChirps or NewChirps
 	ID    int64
 }
 
@@ -20,6 +21,7 @@ type Change struct {
 const (
 	ChangedUsers  = "users"
 	ChangedChirps = "chirps"
+	NewChirps     = "new_chirps" // chirps were added; the ID is 0
 )
 
 // Caches keeps a process's caches right: it passes every change to each of

@@ -1,10 +1,8 @@
 package httpapi
 
 import (
-	"crypto/sha256"
 	_ "embed"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -48,11 +46,11 @@ type pageResponse struct {
 }
 
 // ListChirpsGroup is the list-chirps endpoint group: lists, counts and the
-// API document.
-func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) Group {
+// API document. pages may be nil.
+func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache) Group {
 	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
-		"GET /v1/chirps":                  handleChirpList(log, chirps, nil),
-		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users),
+		"GET /v1/chirps":                  handleChirpList(log, chirps, nil, pages),
+		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users, pages),
 		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
 	}}
@@ -65,92 +63,27 @@ func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCach
 	}}
 }
 
-// CreateChirpGroup is the create-chirp endpoint group: every chirp write. A
-// deletion is told to caches at once; nil for none.
+// CreateChirpGroup is the create-chirp endpoint group: every chirp write.
+// New and deleted chirps are told to caches at once; nil for none.
 func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) Group {
 	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
-		"POST /v1/chirps":               handleChirpCreate(log, chirps, users),
+		"POST /v1/chirps":               handleChirpCreate(log, chirps, users, caches),
 		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps, users, caches),
 	}}
 }
 
-// ChirpCache keeps the answers of GET /v1/chirps/{id}, encoded, with their
-// ETag: a hit costs no query and no encoding.
-type ChirpCache struct {
-	caches *chirper.Caches
-	lru    *chirper.LRU[int64, cachedChirp]
-	// deleted remembers the chirps deleted lately: a read replica may
-	// still have one for a moment after the primary's notification, and
-	// neither answers nor caches it.
-	deleted *chirper.LRU[int64, struct{}]
-}
-
-type cachedChirp struct {
-	body     []byte
-	etag     string
-	authorID int64
-}
-
-// NewChirpCache caches up to size chirps, kept right by caches: a deleted
-// chirp, or any chirp of a changed or deleted user, is dropped.
-func NewChirpCache(caches *chirper.Caches, size int) *ChirpCache {
-	c := &ChirpCache{caches: caches, lru: chirper.NewLRU[int64, cachedChirp](size), deleted: chirper.NewLRU[int64, struct{}](size)}
-	caches.Register(func(ch chirper.Change) {
-		switch ch.Table {
-		case chirper.ChangedChirps:
-			c.deleted.Put(ch.ID, struct{}{})
-			c.lru.Delete(ch.ID)
-		case chirper.ChangedUsers:
-			c.lru.DeleteFunc(func(_ int64, e cachedChirp) bool { return e.authorID == ch.ID })
-		}
-	}, c.lru.Clear)
-	return c
-}
-
-// Stats returns the cache's counts, for its metrics.
-func (c *ChirpCache) Stats() chirper.CacheStats { return c.lru.Stats() }
-
-// chirpAnswer returns the encoded chirp of the path's {id} from the cache or
-// the store, or answers the error and returns false.
-func (c *ChirpCache) chirpAnswer(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps chirper.ChirpStore) (cachedChirp, bool) {
-	live := c != nil && c.caches.Live()
-	var gen uint64
-	if c != nil {
-		id, _ := strconv.ParseInt(mux.Vars(r)["id"], 10, 64)
-		if _, gone := c.deleted.Get(id); gone {
-			writeProblem(w, r, http.StatusNotFound, "chirp not found", nil)
-			return cachedChirp{}, false
-		}
-		if e, ok := c.lru.Get(id); ok && live {
-			return e, true
-		}
-		gen = c.lru.Generation()
-	}
-	chirp, ok := findChirp(w, r, log, chirps)
-	if !ok {
-		return cachedChirp{}, false
-	}
-	body, err := json.Marshal(newChirpResponse(chirp))
-	if err != nil {
-		writeError(w, r, log, err)
-		return cachedChirp{}, false
-	}
-	body = append(body, '\n')
-	sum := sha256.Sum256(body)
-	e := cachedChirp{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, authorID: chirp.AuthorID}
-	if live {
-		c.lru.PutAt(chirp.ID, e, gen)
-	}
-	return e, true
-}
-
 // handleChirpList lists chirps; with users set it lists the chirps of the
 // {username} in the path, and 404s for an unknown user.
-func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, fields := parseChirpFilter(r.URL.Query(), true)
 		if len(fields) > 0 {
 			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
+		key, gen, cached := pages.lookup(r, f)
+		if cached != nil {
+			cached.write(w)
 			return
 		}
 		if users != nil {
@@ -170,13 +103,21 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 		for i, c := range page.Chirps {
 			resp.Chirps[i] = newChirpResponse(c)
 		}
+		var answer encodedPage
 		if page.NextBeforeID != 0 {
 			resp.NextCursor = encodeCursor(page.NextBeforeID)
 			q := r.URL.Query()
 			q.Set("cursor", resp.NextCursor)
-			w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
+			answer.link = "<" + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
 		}
-		encode(w, http.StatusOK, resp)
+		body, err := json.Marshal(resp)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		answer.body = append(body, '\n')
+		pages.store(key, gen, &answer)
+		answer.write(w)
 	})
 }
 
@@ -325,7 +266,7 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) http.Handler {
 	type request struct {
 		Message string   `json:"message"`
 		Tags    []string `json:"tags"`
@@ -347,6 +288,9 @@ func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 		if err := chirps.CreateChirp(r.Context(), c); err != nil {
 			writeError(w, r, log, err)
 			return
+		}
+		if caches != nil { // the poster reads their chirp in the lists at once
+			caches.Changed(chirper.Change{Table: chirper.NewChirps})
 		}
 		w.Header().Set("Location", "/v1/chirps/"+itoa(c.ID))
 		encode(w, http.StatusCreated, newChirpResponse(c))

@@ -67,6 +67,7 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...f
 		tb.Fatal(err)
 	}
 	hasher := &countingHasher{PasswordHasher: passwords}
+	caches := chirper.NewCaches(true)
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	o := Options{Logger: log, Metrics: NewMetrics(prometheus.NewRegistry()), Verifier: verifier, AccessLog: AccessLog{Every: true}}
 	for _, c := range configure {
@@ -74,7 +75,7 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...f
 	}
 	h, err := NewHandler(o,
 		UsersGroup(log, users, hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits),
-		ListChirpsGroup(log, chirps, users), GetChirpGroup(log, chirps, nil), CreateChirpGroup(log, chirps, users, nil))
+		ListChirpsGroup(log, chirps, users, NewPageCache(caches, 100)), GetChirpGroup(log, chirps, NewChirpCache(caches, 100)), CreateChirpGroup(log, chirps, users, caches))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -252,7 +252,10 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	}
 	caches := st.listenForChanges(cfg, log, bg)
 	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
-	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats})
+	// A first page is some 5 KiB: a tenth as many as of the others.
+	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
+	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
+		namedCache{"pages", pageCache.Stats})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
@@ -277,7 +280,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				purgeRefreshTokens(ctx, log, st.Tokens, cfg.RevokedTokenTTL)
 			})
 		case httpapi.GroupListChirps:
-			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users))
+			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache))
 		case httpapi.GroupGetChirp:
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:
