@@ -83,6 +83,7 @@ type bench struct {
 	work     string
 	rows     []row
 	limits   map[string]float64 // per second, by name
+	notes    []string           // printed under the table
 }
 
 // row is one line of the table.
@@ -339,6 +340,11 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 			return err
 		}
 	}
+	var deadlocks int64
+	if err := db.QueryRowContext(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&deadlocks); err != nil {
+		return err
+	}
+	b.notes = append(b.notes, fmt.Sprintf("PostgreSQL %s: %d deadlocks", size, deadlocks))
 	return nil
 }
 
@@ -444,7 +450,8 @@ func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 		return nil, err
 	}
 	p := &proc{cmd: cmd}
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	started := time.Now()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(2 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			p.stop()
 			return nil, errors.New("the standalone did not become ready within 60s")
@@ -466,6 +473,12 @@ func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 		if resp, err := http.Get(p.url + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
+				kind := "SQLite"
+				if env["CHIRPER_DATABASE_URL"] != "" {
+					kind = "PostgreSQL"
+				}
+				b.notes = append(b.notes, fmt.Sprintf("standalone on %s: ready %v after start, %d MB resident when idle",
+					kind, time.Since(started).Round(time.Millisecond), p.peakRSS()>>20))
 				return p, nil
 			}
 		}
@@ -615,6 +628,9 @@ func (b *bench) print(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors, cpu, rss, ratio)
 	}
 	tw.Flush()
+	for _, n := range b.notes {
+		fmt.Fprintln(w, n)
+	}
 	// A page's cost at the largest size against the smallest: the time a
 	// client waits for it (1 / req/s at the same concurrency).
 	byName := map[string]row{}

@@ -28,7 +28,7 @@ type Config struct {
 
 	DatabaseURL     string `envconfig:"DATABASE_URL" desc:"postgres://... for PostgreSQL, sqlite:PATH for SQLite; the standalone defaults to SQLite in DATA_DIR"`
 	DatabaseReadURL string `envconfig:"DATABASE_READ_URL" desc:"optional read-only replica (postgres://...) for the read groups"`
-	DBMaxOpenConns  int    `envconfig:"DB_MAX_OPEN_CONNS" default:"25" desc:"PostgreSQL pool size per process"`
+	DBMaxOpenConns  int    `envconfig:"DB_MAX_OPEN_CONNS" default:"25" desc:"PostgreSQL pool size per process: a few per database core is all a database runs at once; more only queue inside it (one more connection listens for changes)"`
 	DataDir         string `envconfig:"DATA_DIR" default:"./data" desc:"standalone: folder of the SQLite file and the generated signing key"`
 
 	TLSCertFile string `envconfig:"TLS_CERT_FILE" desc:"PEM certificate: with TLS_KEY_FILE the public listener serves HTTPS (HTTP/2)"`
