@@ -29,7 +29,7 @@ run-services: build ## run the four services and their gateway on :8080 (starts 
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
 test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
-	FUZZTIME=3s deploy/scripts/fuzz.sh
+	FUZZTIME=2000x deploy/scripts/fuzz.sh
 	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 

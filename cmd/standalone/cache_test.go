@@ -5,10 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"database/sql"
-	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -86,13 +83,13 @@ func TestCachesAcrossInstances(t *testing.T) {
 	// read came from B's cache.
 	cachedOnB := func(id string) {
 		t.Helper()
-		hits := metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`)
+		hits := apitest.Metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`)
 		for range 2 {
 			if _, err := onB.GetChirp(ctx, id); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`); got != hits+1 {
+		if got := apitest.Metric(t, b.Admin, `chirper_cache_hits_total{cache="chirps"}`); got != hits+1 {
 			t.Fatalf("chirp cache hits went from %v to %v, want one more", hits, got)
 		}
 	}
@@ -115,7 +112,7 @@ func TestCachesAcrossInstances(t *testing.T) {
 				t.Fatalf("before the grant: %v", err)
 			}
 		}
-		if metric(t, b.Admin, `chirper_cache_hits_total{cache="users"}`) == 0 {
+		if apitest.Metric(t, b.Admin, `chirper_cache_hits_total{cache="users"}`) == 0 {
 			t.Fatal("B did not answer bob from its user cache")
 		}
 		admin, _ := account("boss")
@@ -176,13 +173,13 @@ func TestCachesAcrossInstances(t *testing.T) {
 	t.Run("NewChirpInFirstPages", func(t *testing.T) {
 		frankA, _ := account("frank")
 		filter := client.Filter{Tags: []string{"fresh"}}
-		hits := metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`)
+		hits := apitest.Metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`)
 		for range 2 {
 			if _, err := onB.ListChirps(ctx, filter); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if got := metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`); got != hits+1 {
+		if got := apitest.Metric(t, b.Admin, `chirper_cache_hits_total{cache="pages"}`); got != hits+1 {
 			t.Fatalf("page cache hits went from %v to %v, want one more", hits, got)
 		}
 		start := time.Now()
@@ -242,29 +239,4 @@ func TestCachesAcrossInstances(t *testing.T) {
 			return status(err) == http.StatusNotFound
 		})
 	})
-}
-
-// metric reads one sample from an admin listener's /metrics.
-func metric(t *testing.T, admin, name string) float64 {
-	t.Helper()
-	resp, err := http.Get(admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

@@ -9,7 +9,6 @@
 package faults_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chirper/chirper/pkg/apitest"
 	"github.com/chirper/chirper/pkg/client"
 	"github.com/chirper/chirper/pkg/server"
 )
@@ -188,23 +188,7 @@ func (p *proc) rss(t *testing.T) int64 {
 // metric reads one sample of the admin listener's /metrics.
 func (p *proc) metric(t *testing.T, name string) float64 {
 	t.Helper()
-	resp, err := http.Get(p.Admin + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return f
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
+	return apitest.Metric(t, p.Admin, name)
 }
 
 // users registers n users and returns their access tokens.
