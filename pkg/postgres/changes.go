@@ -36,8 +36,8 @@ func ListenForChanges(ctx context.Context, dsn func(context.Context) (string, er
 	}
 }
 
-// listenOnce listens on one pq.Listener until it cannot reconnect; it
-// reports whether it ever listened.
+// listenOnce listens on one pq.Listener until it cannot reconnect or ctx
+// ends; it reports whether it ever listened.
 func listenOnce(ctx context.Context, dsn func(context.Context) (string, error), caches *chirper.Caches, log *slog.Logger) bool {
 	caches.Reset(false)
 	name, err := dsn(ctx)
@@ -58,9 +58,23 @@ func listenOnce(ctx context.Context, dsn func(context.Context) (string, error), 
 			}
 		}
 	})
-	defer l.Close()
+	// Closing the listener ends everything below, Listen included (it
+	// waits for a connection): when ctx ends, and when a connection cannot
+	// be made, so that a new listener tries with a new connection string.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-failed:
+		case <-done:
+		}
+		l.Close()
+	}()
 	if err := l.Listen(ChangesChannel); err != nil {
-		log.Warn("cache invalidation: LISTEN failed", "err", err)
+		if ctx.Err() == nil {
+			log.Warn("cache invalidation: LISTEN failed", "err", err)
+		}
 		return false
 	}
 	caches.Reset(true)
@@ -68,19 +82,18 @@ func listenOnce(ctx context.Context, dsn func(context.Context) (string, error), 
 	defer ping.Stop()
 	for {
 		select {
-		case <-ctx.Done():
-			return true
-		case <-failed:
-			return true // a new listener, with a new connection string
 		case <-ping.C:
 			l.Ping() // finds a silently dead connection
-		case n := <-l.NotificationChannel():
-			if n == nil { // reconnected, listening again
+		case n, ok := <-l.NotificationChannel():
+			switch {
+			case !ok: // closed: ctx ended, or no connection could be made
+				return true
+			case n == nil: // reconnected, listening again
 				caches.Reset(true)
-				continue
-			}
-			if ch, ok := parseChange(n.Extra); ok {
-				caches.Changed(ch)
+			default:
+				if ch, ok := parseChange(n.Extra); ok {
+					caches.Changed(ch)
+				}
 			}
 		}
 	}
