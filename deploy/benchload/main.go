@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -332,6 +333,9 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 		{"newest page: one tag", "/v1/chirps?tag=tag7&limit=20", "", "pgbench-S", 64},
 		{"newest page: any of 3 tags", "/v1/chirps?tag=tag7&tag=tag42&tag=tag93&limit=20", "", "pgbench-S", 64},
 		{"newest page: one author", "/v1/chirps?author=user_42&limit=20", "", "pgbench-S", 64},
+		{"search, a common word (cached first page)", "/v1/chirps?q=chirp&limit=20", "", "pgbench-S", 64},
+		{"search, a common word (uncached: a cursor)", "/v1/chirps?q=chirp&limit=20&cursor=" + cursor(int64(n)+1), "", "pgbench-S", 64},
+		{"search, a rare word (uncached: a cursor)", "/v1/chirps?q=4242&limit=20&cursor=" + cursor(int64(n)+1), "", "pgbench-S", 64},
 		{"POST /v1/chirps, 16 conns", "/v1/chirps", postScript(tokens), "insert16", 16},
 		{"POST /v1/chirps, 64 conns", "/v1/chirps", postScript(tokens), "insert64", 64},
 	}
@@ -376,6 +380,13 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	posted := int(r.rate * b.duration.Seconds())
 	_, err = b.wrk(p, "SQLite: GET /v1/chirps/{id} (random)", "bare", 64, p.url+"/", randomIDScript(max(posted, 1)))
 	return err
+}
+
+// cursor is the API's cursor of the page before the chirp id (its format
+// is the server's: base64url of "v1:" and the id); a page asked for with a
+// cursor is never answered from the page cache.
+func cursor(beforeID int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(beforeID, 10)))
 }
 
 // login logs user_1 … user_n in and returns their access tokens.

@@ -225,3 +225,58 @@ func testLists(t *testing.T, env *Env) {
 		}
 	})
 }
+
+func testSearch(t *testing.T, env *Env) {
+	ctx := context.Background()
+	anon := env.Client()
+	a := env.mustAccount(t, "searcher")
+	word := strings.ReplaceAll(env.name("zq"), "_", "") // a word no other test uses
+	var ids []string                                    // newest first
+	for i, msg := range []string{
+		"first " + word + " of three",
+		"Second, " + strings.ToUpper(word) + "! with a #tagged tag",
+		"third: " + word + " and pie",
+	} {
+		c, err := a.C.CreateChirp(ctx, client.NewChirp{Message: msg})
+		if err != nil {
+			t.Fatalf("chirp %d: %v", i, err)
+		}
+		ids = append([]string{c.ID}, ids...)
+	}
+	search := func(f client.Filter) []string {
+		t.Helper()
+		return walk(t, func(cursor string) (*client.Page, error) {
+			f.Cursor, f.Limit = cursor, 1
+			return anon.ListChirps(ctx, f)
+		})
+	}
+
+	t.Run("EveryWordAnyCase", func(t *testing.T) {
+		if got := search(client.Filter{Search: word}); !reflect.DeepEqual(got, ids) {
+			t.Fatalf("q=%s: %v, want %v, newest first", word, got, ids)
+		}
+		if got := search(client.Filter{Search: "PIE, " + word + "?"}); !reflect.DeepEqual(got, ids[:1]) {
+			t.Fatalf("two words: %v, want %v", got, ids[:1])
+		}
+		if got := search(client.Filter{Search: word + " nosuchword"}); len(got) != 0 {
+			t.Fatalf("a word no chirp has: %v", got)
+		}
+	})
+
+	t.Run("WithFilters", func(t *testing.T) {
+		if got := search(client.Filter{Search: word, Tags: []string{"tagged"}}); !reflect.DeepEqual(got, ids[1:2]) {
+			t.Fatalf("with a tag: %v, want %v", got, ids[1:2])
+		}
+		page, err := anon.ListUserChirps(ctx, a.Username, client.Filter{Search: "first " + word})
+		if err != nil || len(page.Chirps) != 1 || page.Chirps[0].ID != ids[2] {
+			t.Fatalf("a user's chirps with q: %+v, %v", page, err)
+		}
+	})
+
+	t.Run("ErrBadSearch", func(t *testing.T) {
+		for _, q := range []string{"!!! ???", strings.Repeat("a", 201), strings.Repeat("w ", 11)} {
+			_, err := anon.ListChirps(ctx, client.Filter{Search: q})
+			wantFields(t, wantProblem(t, err, http.StatusBadRequest), "q")
+		}
+	})
+}

@@ -123,6 +123,24 @@ type ChirpFilter struct {
 	Until    time.Time // exclusive; zero for no bound
 	BeforeID int64     // keyset cursor: only chirps with a smaller id; 0 for the newest
 	Limit    int       // page size, 1 to MaxPageLimit; 0 means DefaultPageLimit
+	// Words are a full-text search: only chirps whose message has every
+	// one of them (case-insensitive, whole words); none for no search.
+	Words []string
+}
+
+// Limits of a full-text search.
+const (
+	MaxSearchLen   = 200 // characters
+	MaxSearchWords = 10
+)
+
+// SearchWords splits a full-text search into its words: runs of letters
+// and digits, lower-cased. What lies between them (punctuation, quotes,
+// operators) is not syntax, so no search is malformed.
+func SearchWords(q string) []string {
+	return strings.FieldsFunc(strings.ToLower(q), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
 }
 
 // Normalize lower-cases and de-duplicates the tags and sets the default limit.
@@ -153,6 +171,7 @@ func (f *ChirpFilter) Validate() error {
 	v.check(f.Limit >= 1 && f.Limit <= MaxPageLimit, "limit", "must be 1 to 100")
 	v.check(f.BeforeID >= 0, "cursor", "is not valid")
 	v.check(f.Since.IsZero() || f.Until.IsZero() || f.Since.Before(f.Until), "until", "must be after since")
+	v.check(len(f.Words) <= MaxSearchWords, "q", "at most 10 words")
 	return v.err()
 }
 

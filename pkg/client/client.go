@@ -100,6 +100,7 @@ type Filter struct {
 	Until    time.Time
 	Limit    int    // lists only
 	Cursor   string // lists only
+	Search   string // lists only: words every chirp must have (q)
 }
 
 func (f Filter) query() url.Values {
@@ -124,6 +125,9 @@ func (f Filter) query() url.Values {
 	}
 	if f.Cursor != "" {
 		q.Set("cursor", f.Cursor)
+	}
+	if f.Search != "" {
+		q.Set("q", f.Search)
 	}
 	return q
 }

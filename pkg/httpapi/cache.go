@@ -130,7 +130,7 @@ func (p *PageCache) lookup(r *http.Request, f chirper.ChirpFilter) (string, uint
 	if p == nil || f.BeforeID != 0 || !p.caches.Live() {
 		return "", 0, nil
 	}
-	key := fmt.Sprintf("%s %q %v %q %d %d %d", r.URL.Path, f.Tags, f.MatchAll, f.Author, f.Since.UnixNano(), f.Until.UnixNano(), f.Limit)
+	key := fmt.Sprintf("%s %q %v %q %d %d %d %q", r.URL.Path, f.Tags, f.MatchAll, f.Author, f.Since.UnixNano(), f.Until.UnixNano(), f.Limit, f.Words)
 	gen := p.lru.Generation()
 	page, _ := p.lru.Get(key)
 	return key, gen, page

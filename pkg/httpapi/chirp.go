@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -173,6 +174,15 @@ func parseChirpFilter(q url.Values, forList bool) (chirper.ChirpFilter, []chirpe
 	}
 	if forList {
 		f.Author = q.Get("author")
+		if s := q.Get("q"); s != "" {
+			f.Words = chirper.SearchWords(s)
+			switch {
+			case !utf8.ValidString(s) || utf8.RuneCountInString(s) > chirper.MaxSearchLen:
+				bad("q", "must be valid UTF-8, at most 200 characters")
+			case len(f.Words) == 0:
+				bad("q", "must have a word: letters or digits")
+			}
+		}
 		if s := q.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
 			if err != nil || n < 1 {

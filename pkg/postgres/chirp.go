@@ -264,6 +264,9 @@ func (q *query) conditions(alias string, f chirper.ChirpFilter) []string {
 	if f.MatchAll && len(f.Tags) > 1 {
 		conds = append(conds, alias+".tags @> "+q.arg(pq.StringArray(f.Tags))+"::text[]")
 	}
+	if len(f.Words) > 0 {
+		conds = append(conds, alias+".search @@ plainto_tsquery('simple', "+q.arg(strings.Join(f.Words, " "))+")")
+	}
 	return conds
 }
 

@@ -200,6 +200,11 @@ func conditions(f chirper.ChirpFilter) ([]string, []any, error) {
 		conds = append(conds, "c.created_at >= ?")
 		args = append(args, micros(f.Since))
 	}
+	if len(f.Words) > 0 {
+		// Each word quoted: FTS5 query syntax never applies.
+		conds = append(conds, "c.id IN (SELECT rowid FROM chirps_fts WHERE chirps_fts MATCH ?)")
+		args = append(args, `"`+strings.Join(f.Words, `" "`)+`"`)
+	}
 	if !f.Until.IsZero() {
 		conds = append(conds, "c.created_at < ?")
 		args = append(args, micros(f.Until))

@@ -24,12 +24,15 @@ func newFixture(t *testing.T, s Stores) *fixture {
 	f := &fixture{s: s}
 	authors := []*chirper.User{MustCreateUser(t, s.Users, "ann"), MustCreateUser(t, s.Users, "ben"), MustCreateUser(t, s.Users, "cat")}
 	for i := range 31 {
-		c := MustCreateChirp(t, s.Chirps, authors[i%3].ID, fmt.Sprintf("chirp number %d", i), fixtureTags[i%len(fixtureTags)]...)
+		c := MustCreateChirp(t, s.Chirps, authors[i%3].ID, fmt.Sprintf("Chirp number %d: %s", i, fixtureWords[i%len(fixtureWords)]), fixtureTags[i%len(fixtureTags)]...)
 		f.chirps = append(f.chirps, c)
 		time.Sleep(time.Millisecond) // distinct created_at for the since/until boundaries
 	}
 	return f
 }
+
+// fixtureWords end the fixture's messages, for searches.
+var fixtureWords = []string{"Apple pie!", "apple", "banana-split", "cherry & APPLE pie", "Äpfel"}
 
 // want returns the fixture's chirps that match f, newest first.
 func (fx *fixture) want(f chirper.ChirpFilter) []*chirper.Chirp {
@@ -53,6 +56,11 @@ func matches(c *chirper.Chirp, f chirper.ChirpFilter) bool {
 	}
 	if !f.Until.IsZero() && !c.CreatedAt.Before(f.Until) {
 		return false
+	}
+	for _, w := range f.Words {
+		if !slices.Contains(chirper.SearchWords(c.Message), w) {
+			return false
+		}
 	}
 	if len(f.Tags) == 0 {
 		return true
@@ -96,6 +104,14 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		{"SinceUntilAnyTags", chirper.ChirpFilter{Since: at(5), Until: at(20), Tags: []string{"web", "db"}}},
 		{"SinceUntilAllTagsAuthor", chirper.ChirpFilter{Since: at(3), Until: at(30), Tags: []string{"go", "db"}, MatchAll: true, Author: "ann"}},
 		{"EmptyWindow", chirper.ChirpFilter{Since: at(30).Add(time.Hour)}},
+		{"SearchOneWord", chirper.ChirpFilter{Words: []string{"apple"}}},
+		{"SearchEveryWord", chirper.ChirpFilter{Words: []string{"pie", "apple"}}},
+		{"SearchNumber", chirper.ChirpFilter{Words: []string{"17"}}},
+		{"SearchHyphenated", chirper.ChirpFilter{Words: chirper.SearchWords("Banana-Split")}},
+		{"SearchNotASCII", chirper.ChirpFilter{Words: chirper.SearchWords("ÄPFEL")}},
+		{"SearchNoMatch", chirper.ChirpFilter{Words: []string{"zebra"}}},
+		{"SearchTagsAuthorWindow", chirper.ChirpFilter{Words: []string{"apple"}, Tags: []string{"go", "db"}, Author: "ann", Since: at(2), Until: at(29)}},
+		{"SearchAllTags", chirper.ChirpFilter{Words: []string{"chirp"}, Tags: []string{"go", "db"}, MatchAll: true}},
 	}
 	for _, tc := range filters {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,8 +128,9 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 				}
 			}
 			if len(want) > 0 {
-				first, err := s.Chirps.ListChirps(ctx, chirper.ChirpFilter{Tags: tc.f.Tags, MatchAll: tc.f.MatchAll,
-					Author: tc.f.Author, Since: tc.f.Since, Until: tc.f.Until, Limit: 1})
+				f := tc.f
+				f.Limit = 1
+				first, err := s.Chirps.ListChirps(ctx, f)
 				if err != nil {
 					t.Fatal(err)
 				}
