@@ -196,6 +196,18 @@ func TestCachesAcrossInstances(t *testing.T) {
 		})
 	})
 
+	t.Run("IdempotentPostOnAnotherInstance", func(t *testing.T) {
+		graceA, graceB := account("grace")
+		first, err := graceA.WithIdempotencyKey("retry-me").CreateChirp(ctx, client.NewChirp{Message: "posted once"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := graceB.WithIdempotencyKey("retry-me").CreateChirp(ctx, client.NewChirp{Message: "posted once"})
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("the retry on B: %+v, %v; want chirp %s again", again, err, first.ID)
+		}
+	})
+
 	t.Run("AfterTheListenerWasKilled", func(t *testing.T) {
 		erinA, _ := account("erin")
 		c, err := erinA.CreateChirp(ctx, client.NewChirp{Message: "outlives a listener"})

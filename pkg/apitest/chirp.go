@@ -140,3 +140,76 @@ func testChirps(t *testing.T, env *Env) {
 		wantProblem(t, err, http.StatusForbidden)
 	})
 }
+
+func testIdempotency(t *testing.T, env *Env) {
+	ctx := context.Background()
+	a := env.mustAccount(t, "retrier")
+	key := env.name("key-")
+
+	t.Run("PostTwiceOneChirp", func(t *testing.T) {
+		withKey := a.C.WithIdempotencyKey(key)
+		first, err := withKey.CreateChirp(ctx, client.NewChirp{Message: "said once #idem"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := raw(t, a.C, "POST", "/v1/chirps", "application/json", `{ "message": "said once #idem" }`,
+			http.Header{"Idempotency-Key": {key}})
+		if resp.Status != http.StatusCreated || resp.Header.Get("Idempotency-Replayed") != "true" ||
+			resp.Header.Get("Location") != "/v1/chirps/"+first.ID || !strings.Contains(string(resp.Body), `"id":"`+first.ID+`"`) {
+			t.Fatalf("the retry: %d %v %s; want the first chirp replayed", resp.Status, resp.Header, resp.Body)
+		}
+		page, err := a.C.ListUserChirps(ctx, a.Username, client.Filter{})
+		if err != nil || len(page.Chirps) != 1 {
+			t.Fatalf("chirps after a post and its retry: %+v, %v; want 1", page, err)
+		}
+	})
+
+	t.Run("ErrSameKeyOtherBody", func(t *testing.T) {
+		_, err := a.C.WithIdempotencyKey(key).CreateChirp(ctx, client.NewChirp{Message: "something else"})
+		wantProblem(t, err, http.StatusUnprocessableEntity)
+	})
+
+	t.Run("KeysBelongToTheirUser", func(t *testing.T) {
+		b := env.mustAccount(t, "other_retrier")
+		c, err := b.C.WithIdempotencyKey(key).CreateChirp(ctx, client.NewChirp{Message: "said once #idem"})
+		if err != nil {
+			t.Fatalf("another user with the same key: %v", err)
+		}
+		if c.Author != b.Username {
+			t.Fatalf("another user's post with the same key answered %+v", c)
+		}
+	})
+
+	t.Run("FailedRequestFreesItsKey", func(t *testing.T) {
+		k := env.name("key-")
+		_, err := a.C.WithIdempotencyKey(k).CreateChirp(ctx, client.NewChirp{Message: ""})
+		wantProblem(t, err, http.StatusUnprocessableEntity)
+		if _, err := a.C.WithIdempotencyKey(k).CreateChirp(ctx, client.NewChirp{Message: "now right"}); err != nil {
+			t.Fatalf("the key after a refused request: %v", err)
+		}
+	})
+
+	t.Run("ErrBadKey", func(t *testing.T) {
+		for _, k := range []string{strings.Repeat("k", 256), "has space"} {
+			resp := raw(t, a.C, "POST", "/v1/chirps", "application/json", `{"message":"x"}`, http.Header{"Idempotency-Key": {k}})
+			if resp.Status != http.StatusBadRequest {
+				t.Fatalf("key %q: status %d, want 400", k, resp.Status)
+			}
+		}
+	})
+
+	t.Run("RegisterTwice", func(t *testing.T) {
+		name, k := env.name("once"), env.name("key-")
+		anon := env.Client().WithIdempotencyKey(k)
+		first, err := anon.Register(ctx, client.Registration{Username: name, Password: "long enough"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := anon.Register(ctx, client.Registration{Username: name, Password: "long enough"})
+		if err != nil || again.ID != first.ID {
+			t.Fatalf("the retry: %+v, %v; want the first user again, not a 409", again, err)
+		}
+		_, err = anon.Register(ctx, client.Registration{Username: name + "x", Password: "long enough"})
+		wantProblem(t, err, http.StatusUnprocessableEntity)
+	})
+}

@@ -17,9 +17,10 @@ import (
 
 // Client calls one Chirper API. The zero value is not usable; call New.
 type Client struct {
-	baseURL string
-	http    *http.Client
-	token   string
+	baseURL        string
+	http           *http.Client
+	token          string
+	idempotencyKey string
 }
 
 // New returns a client of the API at baseURL (such as http://localhost:8080)
@@ -35,6 +36,15 @@ func New(baseURL string, httpClient *http.Client) *Client {
 func (c *Client) WithToken(accessToken string) *Client {
 	cp := *c
 	cp.token = accessToken
+	return &cp
+}
+
+// WithIdempotencyKey returns a copy of the client that sends the key as
+// Idempotency-Key: a POST /v1/chirps or /v1/users sent again with the same
+// key and body within 24 hours answers as the first did, creating nothing.
+func (c *Client) WithIdempotencyKey(key string) *Client {
+	cp := *c
+	cp.idempotencyKey = key
 	return &cp
 }
 
@@ -289,7 +299,11 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		}
 		contentType = "application/json"
 	}
-	resp, err := c.Raw(ctx, method, path, contentType, body, nil)
+	var header http.Header
+	if c.idempotencyKey != "" && method == http.MethodPost {
+		header = http.Header{"Idempotency-Key": {c.idempotencyKey}}
+	}
+	resp, err := c.Raw(ctx, method, path, contentType, body, header)
 	if err != nil {
 		return err
 	}

@@ -65,10 +65,11 @@ func GetChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCach
 }
 
 // CreateChirpGroup is the create-chirp endpoint group: every chirp write.
-// New and deleted chirps are told to caches at once; nil for none.
-func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) Group {
+// New and deleted chirps are told to caches at once; nil for none. keys
+// keep the answers of posts sent with an Idempotency-Key; nil for none.
+func CreateChirpGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, keys chirper.IdempotencyStore, caches *chirper.Caches) Group {
 	return Group{Name: GroupCreateChirp, Handlers: map[string]http.Handler{
-		"POST /v1/chirps":               handleChirpCreate(log, chirps, users, caches),
+		"POST /v1/chirps":               handleChirpCreate(log, chirps, users, keys, caches),
 		"DELETE /v1/chirps/{id:[0-9]+}": handleChirpDelete(log, chirps, users, caches),
 	}}
 }
@@ -276,7 +277,7 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, caches *chirper.Caches) http.Handler {
+func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, keys chirper.IdempotencyStore, caches *chirper.Caches) http.Handler {
 	type request struct {
 		Message string   `json:"message"`
 		Tags    []string `json:"tags"`
@@ -295,15 +296,15 @@ func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 			writeError(w, r, log, err)
 			return
 		}
-		if err := chirps.CreateChirp(r.Context(), c); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		if caches != nil { // the poster reads their chirp in the lists at once
-			caches.Changed(chirper.Change{Table: chirper.NewChirps})
-		}
-		w.Header().Set("Location", "/v1/chirps/"+itoa(c.ID))
-		encode(w, http.StatusCreated, newChirpResponse(c))
+		createOnce(w, r, log, keys, "POST /v1/chirps by "+itoa(me.ID), req, func() (*created, error) {
+			if err := chirps.CreateChirp(r.Context(), c); err != nil {
+				return nil, err
+			}
+			if caches != nil { // the poster reads their chirp in the lists at once
+				caches.Changed(chirper.Change{Table: chirper.NewChirps})
+			}
+			return &created{location: "/v1/chirps/" + itoa(c.ID), answer: newChirpResponse(c)}, nil
+		})
 	})
 }
 

@@ -28,9 +28,9 @@ func newUserResponse(u *chirper.User) userResponse {
 }
 
 // UsersGroup is the users endpoint group: accounts, roles and sessions.
-func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits AuthLimits) Group {
+func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits AuthLimits, keys chirper.IdempotencyStore) Group {
 	return Group{Name: GroupUsers, Handlers: map[string]http.Handler{
-		"POST /v1/users":                handleUserCreate(log, users, passwords, limits.RegisterPerAddress),
+		"POST /v1/users":                handleUserCreate(log, users, passwords, limits.RegisterPerAddress, keys),
 		"GET /v1/users/{username}":      handleUserGet(log, users),
 		"PATCH /v1/users/me":            handleUserUpdate(log, users, passwords, sessions),
 		"DELETE /v1/users/me":           handleUserDelete(log, users, passwords),
@@ -45,7 +45,7 @@ func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords chirper.Pas
 // bcrypt hash: the body's rules, the per-address limit, and whether the name
 // is taken, so that a taken name costs no hash. Its quicker 409 tells no more
 // than the 409 itself.
-func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, limit *Limiter) http.Handler {
+func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, limit *Limiter, keys chirper.IdempotencyStore) http.Handler {
 	type request struct {
 		Username    string `json:"username"`
 		DisplayName string `json:"display_name"`
@@ -62,29 +62,30 @@ func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirp
 			writeError(w, r, log, err)
 			return
 		}
-		if !limit.check(w, r, "register-ip:"+info(r.Context()).client) {
+		client := info(r.Context()).client
+		if !limit.check(w, r, "register-ip:"+client) {
 			return
 		}
-		switch _, err := users.FindUserByUsername(r.Context(), reg.Username); {
-		case err == nil:
-			writeError(w, r, log, chirper.Errorf(chirper.ECONFLICT, "username %q is taken", reg.Username))
-			return
-		case chirper.ErrorCode(err) != chirper.ENOTFOUND:
-			writeError(w, r, log, err)
-			return
-		}
-		hash, err := passwords.Hash(reg.Password)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		u := &chirper.User{Username: reg.Username, DisplayName: reg.DisplayName, Role: chirper.RoleUser, PasswordHash: hash}
-		if err := users.CreateUser(r.Context(), u); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		w.Header().Set("Location", "/v1/users/"+url.PathEscape(u.Username))
-		encode(w, http.StatusCreated, newUserResponse(u))
+		// The password is no part of the idempotency fingerprint: not even
+		// a hash of it is kept beside the key.
+		fingerprint := request{Username: reg.Username, DisplayName: reg.DisplayName}
+		createOnce(w, r, log, keys, "POST /v1/users from "+client, fingerprint, func() (*created, error) {
+			switch _, err := users.FindUserByUsername(r.Context(), reg.Username); {
+			case err == nil:
+				return nil, chirper.Errorf(chirper.ECONFLICT, "username %q is taken", reg.Username)
+			case chirper.ErrorCode(err) != chirper.ENOTFOUND:
+				return nil, err
+			}
+			hash, err := passwords.Hash(reg.Password)
+			if err != nil {
+				return nil, err
+			}
+			u := &chirper.User{Username: reg.Username, DisplayName: reg.DisplayName, Role: chirper.RoleUser, PasswordHash: hash}
+			if err := users.CreateUser(r.Context(), u); err != nil {
+				return nil, err
+			}
+			return &created{location: "/v1/users/" + url.PathEscape(u.Username), answer: newUserResponse(u)}, nil
+		})
 	})
 }
 

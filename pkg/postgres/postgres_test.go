@@ -22,6 +22,7 @@ func TestStores(t *testing.T) {
 			Users:  postgres.NewUserStore(db),
 			Chirps: postgres.NewChirpStore(db),
 			Tokens: postgres.NewRefreshTokenStore(db),
+			Keys:   postgres.NewIdempotencyStore(db),
 		}
 	})
 }
@@ -202,6 +203,19 @@ func TestServiceRolesCanWork(t *testing.T) {
 	}
 	if err := chirps.CreateChirps(ctx, batch); err != nil {
 		t.Fatalf("create-chirp writing a batch: %v", err)
+	}
+
+	for _, role := range []string{"chirper_create_chirp", "chirper_users"} {
+		keys := postgres.NewIdempotencyStore(as(role))
+		if _, err := keys.ClaimIdempotencyKey(ctx, role, "k", []byte("fingerprint")); err != nil {
+			t.Fatalf("%s claiming an idempotency key: %v", role, err)
+		}
+		if err := keys.FinishIdempotencyKey(ctx, role, "k", chirper.StoredResponse{Status: 201, Body: []byte("{}")}); err != nil {
+			t.Fatalf("%s keeping an answer: %v", role, err)
+		}
+		if _, err := keys.PurgeIdempotencyKeys(ctx, time.Now(), 10); err != nil {
+			t.Fatalf("%s purging keys: %v", role, err)
+		}
 	}
 
 	tokens := postgres.NewRefreshTokenStore(as("chirper_users"))

@@ -215,15 +215,15 @@ func (j *jobs) limiter(cfg *config.Config, reg prometheus.Registerer, name strin
 // no purge holds locks for long.
 const purgeBatch = 1000
 
-// purgeRefreshTokens deletes expired refresh tokens and sessions revoked
-// longer than retention ago, batch after batch.
-func purgeRefreshTokens(ctx context.Context, log *slog.Logger, tokens chirper.RefreshTokenStore, retention time.Duration) {
+// purge runs one purge batch after batch, until one deletes nothing, and
+// logs how many rows went.
+func purge(ctx context.Context, log *slog.Logger, what string, batch func(context.Context) (int64, error)) {
 	var total int64
 	for {
-		n, err := tokens.PurgeRefreshTokens(ctx, time.Now().Add(-retention), purgeBatch)
+		n, err := batch(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
-				log.Warn("purging refresh tokens", "err", err)
+				log.Warn("purging "+what, "err", err)
 			}
 			break
 		}
@@ -232,7 +232,7 @@ func purgeRefreshTokens(ctx context.Context, log *slog.Logger, tokens chirper.Re
 		}
 	}
 	if total > 0 {
-		log.Info("purged refresh tokens", "rows", total)
+		log.Info("purged "+what, "rows", total)
 	}
 }
 
@@ -260,6 +260,13 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
 
+	if slices.Contains(b.Groups, httpapi.GroupUsers) || slices.Contains(b.Groups, httpapi.GroupCreateChirp) {
+		bg.every(cfg.TokenPurgeEvery, func(ctx context.Context) {
+			purge(ctx, log, "idempotency keys", func(ctx context.Context) (int64, error) {
+				return st.Keys.PurgeIdempotencyKeys(ctx, time.Now().Add(-chirper.IdempotencyTTL), purgeBatch)
+			})
+		})
+	}
 	var groups []httpapi.Group
 	for _, name := range b.Groups {
 		switch name {
@@ -275,16 +282,18 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				LoginPerAddress:    bg.limiter(cfg, reg, "login_per_address", cfg.LoginLimitPerAddress),
 				RegisterPerAddress: bg.limiter(cfg, reg, "register_per_address", cfg.RegisterLimitPerAddress),
 			}
-			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits))
+			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits, st.Keys))
 			bg.every(cfg.TokenPurgeEvery, func(ctx context.Context) {
-				purgeRefreshTokens(ctx, log, st.Tokens, cfg.RevokedTokenTTL)
+				purge(ctx, log, "refresh tokens", func(ctx context.Context) (int64, error) {
+					return st.Tokens.PurgeRefreshTokens(ctx, time.Now().Add(-cfg.RevokedTokenTTL), purgeBatch)
+				})
 			})
 		case httpapi.GroupListChirps:
 			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache))
 		case httpapi.GroupGetChirp:
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:
-			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users, caches))
+			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users, st.Keys, caches))
 		default:
 			return nil, nil, fmt.Errorf("server: unknown endpoint group %q", name)
 		}

@@ -18,6 +18,7 @@ func TestStores(t *testing.T) {
 			Users:  sqlite.NewUserStore(db),
 			Chirps: sqlite.NewChirpStore(db),
 			Tokens: sqlite.NewRefreshTokenStore(db),
+			Keys:   sqlite.NewIdempotencyStore(db),
 		}
 	})
 }

@@ -19,6 +19,7 @@ type Stores struct {
 	Users  chirper.UserStore
 	Chirps chirper.ChirpStore
 	Tokens chirper.RefreshTokenStore
+	Keys   chirper.IdempotencyStore
 }
 
 // Run runs the whole contract; open returns stores on a new empty database
@@ -28,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 	t.Run("Chirps", func(t *testing.T) { testChirps(t, open) })
 	t.Run("Lists", func(t *testing.T) { testLists(t, open) })
 	t.Run("RefreshTokens", func(t *testing.T) { testRefreshTokens(t, open) })
+	t.Run("IdempotencyKeys", func(t *testing.T) { testIdempotencyKeys(t, open) })
 }
 
 // MustCreateUser creates a user with the username and fails the test on
