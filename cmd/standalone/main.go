@@ -55,7 +55,7 @@ func openSQLite(ctx context.Context, path string) (*server.Stores, error) {
 		db.Close()
 		return nil, err
 	}
-	st := server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db), sqlite.NewIdempotencyStore(db))
+	st := server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewFollowStore(db))
 	st.SingleWriter = true
 	return st, nil
 }

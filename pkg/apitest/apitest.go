@@ -45,6 +45,7 @@ func Run(t *testing.T, env *Env) {
 	t.Run("Lists", func(t *testing.T) { testLists(t, env) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, env) })
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, env) })
+	t.Run("Follows", func(t *testing.T) { testFollows(t, env) })
 	t.Run("Protocol", func(t *testing.T) { testProtocol(t, env) })
 }
 

@@ -126,6 +126,9 @@ type ChirpFilter struct {
 	// Words are a full-text search: only chirps whose message has every
 	// one of them (case-insensitive, whole words); none for no search.
 	Words []string
+	// HomeOf, when set, keeps the chirps of this user and of the users they
+	// follow: their home timeline.
+	HomeOf int64
 }
 
 // Limits of a full-text search.

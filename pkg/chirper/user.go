@@ -35,6 +35,7 @@ var reservedUsernames = map[string]bool{
 	"chirps": true, "users": true, "auth": true, "login": true, "logout": true,
 	"refresh": true, "role": true, "count": true, "openapi": true,
 	"healthz": true, "readyz": true, "metrics": true, "v1": true, "api": true,
+	"following": true, "followers": true, "timeline": true, "docs": true, "stream": true,
 }
 
 // User is a registered account.

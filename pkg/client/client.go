@@ -50,11 +50,20 @@ func (c *Client) WithIdempotencyKey(key string) *Client {
 
 // User is a registered account.
 type User struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Role        string    `json:"role"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID             string    `json:"id"`
+	Username       string    `json:"username"`
+	DisplayName    string    `json:"display_name"`
+	Role           string    `json:"role"`
+	CreatedAt      time.Time `json:"created_at"`
+	FollowersCount int64     `json:"followers_count"`
+	FollowingCount int64     `json:"following_count"`
+	ChirpsCount    int64     `json:"chirps_count"`
+}
+
+// UserPage is one page of users, newest follow first.
+type UserPage struct {
+	Users      []User `json:"users"`
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // Chirp is a posted message.
@@ -233,6 +242,33 @@ func (c *Client) DeleteChirp(ctx context.Context, id string) error {
 func (c *Client) ListChirps(ctx context.Context, f Filter) (*Page, error) {
 	var p Page
 	return &p, c.do(ctx, http.MethodGet, "/v1/chirps?"+f.query().Encode(), nil, &p)
+}
+
+// Follow makes the caller follow the user.
+func (c *Client) Follow(ctx context.Context, username string) error {
+	return c.do(ctx, http.MethodPut, "/v1/users/me/following/"+url.PathEscape(username), nil, nil)
+}
+
+// Unfollow makes the caller stop following the user.
+func (c *Client) Unfollow(ctx context.Context, username string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/users/me/following/"+url.PathEscape(username), nil, nil)
+}
+
+// Following returns one page of the users that username follows; with
+// followers, of those who follow username.
+func (c *Client) Following(ctx context.Context, username string, followers bool, limit int, cursor string) (*UserPage, error) {
+	which := "following"
+	if followers {
+		which = "followers"
+	}
+	var p UserPage
+	return &p, c.do(ctx, http.MethodGet, "/v1/users/"+url.PathEscape(username)+"/"+which+"?"+Filter{Limit: limit, Cursor: cursor}.query().Encode(), nil, &p)
+}
+
+// Timeline returns one page of the caller's home timeline.
+func (c *Client) Timeline(ctx context.Context, f Filter) (*Page, error) {
+	var p Page
+	return &p, c.do(ctx, http.MethodGet, "/v1/timeline?"+f.query().Encode(), nil, &p)
 }
 
 // ListUserChirps returns one page of a user's chirps.

@@ -53,6 +53,7 @@ func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 		"GET /v1/chirps":                  handleChirpList(log, chirps, nil, pages),
 		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users, pages),
 		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
+		"GET /v1/timeline":                handleTimeline(log, chirps, users),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
 	}}
 }
@@ -96,31 +97,59 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 			}
 			f.Author = u.Username
 		}
-		page, err := chirps.ListChirps(r.Context(), f)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+		answer, ok := listPage(w, r, log, chirps, f)
+		if ok {
+			pages.store(key, gen, answer)
+			answer.write(w)
 		}
-		resp := pageResponse{Chirps: make([]chirpResponse, len(page.Chirps))}
-		for i, c := range page.Chirps {
-			resp.Chirps[i] = newChirpResponse(c)
-		}
-		var answer encodedPage
-		if page.NextBeforeID != 0 {
-			resp.NextCursor = encodeCursor(page.NextBeforeID)
-			q := r.URL.Query()
-			q.Set("cursor", resp.NextCursor)
-			answer.link = "<" + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
-		}
-		body, err := json.Marshal(resp)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		answer.body = append(body, '\n')
-		pages.store(key, gen, &answer)
-		answer.write(w)
 	})
+}
+
+// handleTimeline lists the caller's home timeline: their chirps and those
+// of the users they follow, with the filters of a list. It is read at each
+// request (fan-out on read), so a follow or an unfollow shows at once.
+func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r, log, users)
+		if me == nil {
+			return
+		}
+		f, fields := parseChirpFilter(r.URL.Query(), true)
+		if len(fields) > 0 {
+			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
+		f.HomeOf = me.ID
+		if answer, ok := listPage(w, r, log, chirps, f); ok {
+			answer.write(w)
+		}
+	})
+}
+
+// listPage reads and encodes the page of f, or answers the error and
+// returns false.
+func listPage(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps chirper.ChirpStore, f chirper.ChirpFilter) (*encodedPage, bool) {
+	page, err := chirps.ListChirps(r.Context(), f)
+	if err != nil {
+		writeError(w, r, log, err)
+		return nil, false
+	}
+	resp := pageResponse{Chirps: make([]chirpResponse, len(page.Chirps))}
+	for i, c := range page.Chirps {
+		resp.Chirps[i] = newChirpResponse(c)
+	}
+	var answer encodedPage
+	if page.NextBeforeID != 0 {
+		resp.NextCursor = encodeCursor(page.NextBeforeID)
+		answer.link = nextLink(r, resp.NextCursor)
+	}
+	body, err := json.Marshal(resp)
+	if err != nil {
+		writeError(w, r, log, err)
+		return nil, false
+	}
+	answer.body = append(body, '\n')
+	return &answer, true
 }
 
 func handleChirpCount(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
@@ -174,6 +203,8 @@ func parseChirpFilter(q url.Values, forList bool) (chirper.ChirpFilter, []chirpe
 		}
 	}
 	if forList {
+		limit, before, paging := parsePaging(q)
+		f.Limit, f.BeforeID, fields = limit, before, append(fields, paging...)
 		f.Author = q.Get("author")
 		if s := q.Get("q"); s != "" {
 			f.Words = chirper.SearchWords(s)
@@ -184,21 +215,6 @@ func parseChirpFilter(q url.Values, forList bool) (chirper.ChirpFilter, []chirpe
 				bad("q", "must have a word: letters or digits")
 			}
 		}
-		if s := q.Get("limit"); s != "" {
-			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 {
-				bad("limit", "must be a whole number from 1 to 100")
-				n = chirper.DefaultPageLimit
-			}
-			f.Limit = n
-		}
-		if s := q.Get("cursor"); s != "" {
-			id, ok := decodeCursor(s)
-			if !ok {
-				bad("cursor", "is not a cursor this API gave out")
-			}
-			f.BeforeID = id
-		}
 	}
 	f.Normalize()
 	if err := f.Validate(); err != nil {
@@ -207,6 +223,33 @@ func parseChirpFilter(q url.Values, forList bool) (chirper.ChirpFilter, []chirpe
 		}
 	}
 	return f, fields
+}
+
+// parsePaging reads a list's limit and cursor.
+func parsePaging(q url.Values) (limit int, beforeID int64, fields []chirper.FieldError) {
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			fields = append(fields, chirper.FieldError{Field: "limit", Message: "must be a whole number from 1 to 100"})
+			n = chirper.DefaultPageLimit
+		}
+		limit = n
+	}
+	if s := q.Get("cursor"); s != "" {
+		id, ok := decodeCursor(s)
+		if !ok {
+			fields = append(fields, chirper.FieldError{Field: "cursor", Message: "is not a cursor this API gave out"})
+		}
+		beforeID = id
+	}
+	return limit, beforeID, fields
+}
+
+// nextLink is the Link header of the page after cursor: r's query with it.
+func nextLink(r *http.Request, cursor string) string {
+	q := r.URL.Query()
+	q.Set("cursor", cursor)
+	return "<" + r.URL.Path + "?" + q.Encode() + `>; rel="next"`
 }
 
 // encodeCursor makes the opaque cursor of the page after the chirp id.

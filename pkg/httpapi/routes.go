@@ -28,10 +28,15 @@ var Routes = []Route{
 	{GroupUsers, "POST", "/v1/auth/login"},
 	{GroupUsers, "POST", "/v1/auth/refresh"},
 	{GroupUsers, "POST", "/v1/auth/logout"},
+	{GroupUsers, "PUT", "/v1/users/me/following/{username}"},
+	{GroupUsers, "DELETE", "/v1/users/me/following/{username}"},
+	{GroupUsers, "GET", "/v1/users/{username}/following"},
+	{GroupUsers, "GET", "/v1/users/{username}/followers"},
 
 	{GroupListChirps, "GET", "/v1/chirps"},
 	{GroupListChirps, "GET", "/v1/chirps/count"},
 	{GroupListChirps, "GET", "/v1/users/{username}/chirps"},
+	{GroupListChirps, "GET", "/v1/timeline"},
 	{GroupListChirps, "GET", "/v1/openapi.yaml"},
 
 	{GroupGetChirp, "GET", "/v1/chirps/{id:[0-9]+}"},

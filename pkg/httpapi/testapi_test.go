@@ -74,7 +74,7 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...f
 		c(&o)
 	}
 	h, err := NewHandler(o,
-		UsersGroup(log, users, hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits, sqlite.NewIdempotencyStore(db)),
+		UsersGroup(log, users, sqlite.NewFollowStore(db), hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits, sqlite.NewIdempotencyStore(db)),
 		ListChirpsGroup(log, chirps, users, NewPageCache(caches, 100)), GetChirpGroup(log, chirps, NewChirpCache(caches, 100)), CreateChirpGroup(log, chirps, users, sqlite.NewIdempotencyStore(db), caches))
 	if err != nil {
 		tb.Fatal(err)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -13,31 +14,49 @@ import (
 
 // userResponse is a user as the API shows it: never a password or hash.
 type userResponse struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Role        string    `json:"role"`
-	CreatedAt   time.Time `json:"created_at"`
+	ID             string    `json:"id"`
+	Username       string    `json:"username"`
+	DisplayName    string    `json:"display_name"`
+	Role           string    `json:"role"`
+	CreatedAt      time.Time `json:"created_at"`
+	FollowersCount int64     `json:"followers_count"`
+	FollowingCount int64     `json:"following_count"`
+	ChirpsCount    int64     `json:"chirps_count"`
 }
 
-func newUserResponse(u *chirper.User) userResponse {
+func newUserResponse(u *chirper.User, c chirper.UserCounts) userResponse {
 	return userResponse{
 		ID: itoa(u.ID), Username: u.Username, DisplayName: u.DisplayName,
 		Role: string(u.Role), CreatedAt: u.CreatedAt.UTC(),
+		FollowersCount: c.Followers, FollowingCount: c.Following, ChirpsCount: c.Chirps,
 	}
 }
 
+// writeUser answers with the user and its counts.
+func writeUser(w http.ResponseWriter, r *http.Request, log *slog.Logger, follows chirper.FollowStore, u *chirper.User) {
+	counts, err := follows.CountUsers(r.Context(), []int64{u.ID})
+	if err != nil {
+		writeError(w, r, log, err)
+		return
+	}
+	encode(w, http.StatusOK, newUserResponse(u, counts[u.ID]))
+}
+
 // UsersGroup is the users endpoint group: accounts, roles and sessions.
-func UsersGroup(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits AuthLimits, keys chirper.IdempotencyStore) Group {
+func UsersGroup(log *slog.Logger, users chirper.UserStore, follows chirper.FollowStore, passwords chirper.PasswordHasher, signer chirper.TokenSigner, sessions chirper.SessionService, limits AuthLimits, keys chirper.IdempotencyStore) Group {
 	return Group{Name: GroupUsers, Handlers: map[string]http.Handler{
-		"POST /v1/users":                handleUserCreate(log, users, passwords, limits.RegisterPerAddress, keys),
-		"GET /v1/users/{username}":      handleUserGet(log, users),
-		"PATCH /v1/users/me":            handleUserUpdate(log, users, passwords, sessions),
-		"DELETE /v1/users/me":           handleUserDelete(log, users, passwords),
-		"PUT /v1/users/{username}/role": handleUserSetRole(log, users),
-		"POST /v1/auth/login":           handleLogin(log, users, passwords, signer, sessions, limits),
-		"POST /v1/auth/refresh":         handleRefresh(log, users, signer, sessions),
-		"POST /v1/auth/logout":          handleLogout(log, sessions),
+		"POST /v1/users":                           handleUserCreate(log, users, passwords, limits.RegisterPerAddress, keys),
+		"GET /v1/users/{username}":                 handleUserGet(log, users, follows),
+		"PATCH /v1/users/me":                       handleUserUpdate(log, users, follows, passwords, sessions),
+		"PUT /v1/users/me/following/{username}":    handleFollow(log, users, follows, follows.Follow),
+		"DELETE /v1/users/me/following/{username}": handleFollow(log, users, follows, follows.Unfollow),
+		"GET /v1/users/{username}/following":       handleFollowList(log, follows, false),
+		"GET /v1/users/{username}/followers":       handleFollowList(log, follows, true),
+		"DELETE /v1/users/me":                      handleUserDelete(log, users, passwords),
+		"PUT /v1/users/{username}/role":            handleUserSetRole(log, users, follows),
+		"POST /v1/auth/login":                      handleLogin(log, users, passwords, signer, sessions, limits),
+		"POST /v1/auth/refresh":                    handleRefresh(log, users, signer, sessions),
+		"POST /v1/auth/logout":                     handleLogout(log, sessions),
 	}}
 }
 
@@ -84,23 +103,23 @@ func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirp
 			if err := users.CreateUser(r.Context(), u); err != nil {
 				return nil, err
 			}
-			return &created{location: "/v1/users/" + url.PathEscape(u.Username), answer: newUserResponse(u)}, nil
+			return &created{location: "/v1/users/" + url.PathEscape(u.Username), answer: newUserResponse(u, chirper.UserCounts{})}, nil
 		})
 	})
 }
 
-func handleUserGet(log *slog.Logger, users chirper.UserStore) http.Handler {
+func handleUserGet(log *slog.Logger, users chirper.UserStore, follows chirper.FollowStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := users.FindUserByUsername(r.Context(), mux.Vars(r)["username"])
 		if err != nil {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, newUserResponse(u))
+		writeUser(w, r, log, follows, u)
 	})
 }
 
-func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords chirper.PasswordHasher, sessions chirper.SessionService) http.Handler {
+func handleUserUpdate(log *slog.Logger, users chirper.UserStore, follows chirper.FollowStore, passwords chirper.PasswordHasher, sessions chirper.SessionService) http.Handler {
 	type request struct {
 		DisplayName     *string `json:"display_name"`
 		Password        *string `json:"password"`
@@ -145,7 +164,7 @@ func handleUserUpdate(log *slog.Logger, users chirper.UserStore, passwords chirp
 				return
 			}
 		}
-		encode(w, http.StatusOK, newUserResponse(u))
+		writeUser(w, r, log, follows, u)
 	})
 }
 
@@ -194,7 +213,7 @@ func checkCurrentPassword(w http.ResponseWriter, r *http.Request, log *slog.Logg
 	return true
 }
 
-func handleUserSetRole(log *slog.Logger, users chirper.UserStore) http.Handler {
+func handleUserSetRole(log *slog.Logger, users chirper.UserStore, follows chirper.FollowStore) http.Handler {
 	type request struct {
 		Role string `json:"role"`
 	}
@@ -216,6 +235,70 @@ func handleUserSetRole(log *slog.Logger, users chirper.UserStore) http.Handler {
 			writeError(w, r, log, err)
 			return
 		}
-		encode(w, http.StatusOK, newUserResponse(u))
+		writeUser(w, r, log, follows, u)
+	})
+}
+
+// handleFollow follows or unfollows (change) the {username} of the path as
+// the caller: 204 also when nothing changed.
+func handleFollow(log *slog.Logger, users chirper.UserStore, follows chirper.FollowStore, change func(ctx context.Context, followerID int64, followee string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		me := requireUser(w, r, log, users)
+		if me == nil {
+			return
+		}
+		if err := change(r.Context(), me.ID, mux.Vars(r)["username"]); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// handleFollowList lists whom the {username} of the path follows, or, with
+// followers, who follows them: newest follow first, keyset-paginated.
+func handleFollowList(log *slog.Logger, follows chirper.FollowStore, followers bool) http.Handler {
+	type response struct {
+		Users      []userResponse `json:"users"`
+		NextCursor string         `json:"next_cursor,omitempty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f := chirper.FollowFilter{Username: mux.Vars(r)["username"], Followers: followers}
+		limit, before, fields := parsePaging(q)
+		f.Limit, f.BeforeID = limit, before
+		f.Normalize()
+		if err := f.Validate(); err != nil {
+			if e, ok := err.(*chirper.Error); ok {
+				fields = append(fields, e.Fields...)
+			}
+		}
+		if len(fields) > 0 {
+			badRequest(w, r, "the query is not valid", fields...)
+			return
+		}
+		page, err := follows.ListFollows(r.Context(), f)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		ids := make([]int64, len(page.Users))
+		for i, u := range page.Users {
+			ids[i] = u.ID
+		}
+		counts, err := follows.CountUsers(r.Context(), ids)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		resp := response{Users: make([]userResponse, len(page.Users))}
+		for i, u := range page.Users {
+			resp.Users[i] = newUserResponse(u, counts[u.ID])
+		}
+		if page.NextBeforeID != 0 {
+			resp.NextCursor = encodeCursor(page.NextBeforeID)
+			w.Header().Set("Link", nextLink(r, resp.NextCursor))
+		}
+		encode(w, http.StatusOK, resp)
 	})
 }

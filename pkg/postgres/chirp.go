@@ -267,6 +267,10 @@ func (q *query) conditions(alias string, f chirper.ChirpFilter) []string {
 	if len(f.Words) > 0 {
 		conds = append(conds, alias+".search @@ plainto_tsquery('simple', "+q.arg(strings.Join(f.Words, " "))+")")
 	}
+	if f.HomeOf != 0 {
+		me := q.arg(f.HomeOf)
+		conds = append(conds, alias+".author_id IN (SELECT followee_id FROM follows WHERE follower_id = "+me+" UNION ALL SELECT "+me+"::bigint)")
+	}
 	return conds
 }
 

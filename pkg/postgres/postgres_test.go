@@ -218,6 +218,20 @@ func TestServiceRolesCanWork(t *testing.T) {
 		}
 	}
 
+	bob := storetest.MustCreateUser(t, postgres.NewUserStore(admin), "bob")
+	follows := postgres.NewFollowStore(as("chirper_users"))
+	if err := follows.Follow(ctx, bob.ID, "alice"); err != nil {
+		t.Fatalf("users following: %v", err)
+	}
+	if _, err := follows.CountUsers(ctx, []int64{author.ID, bob.ID}); err != nil {
+		t.Fatalf("users counting: %v", err)
+	}
+	home := chirper.ChirpFilter{HomeOf: bob.ID}
+	home.Normalize()
+	if page, err := postgres.NewChirpStore(as("chirper_list_chirps")).ListChirps(ctx, home); err != nil || len(page.Chirps) != 2 {
+		t.Fatalf("list-chirps reading a home timeline: %v, %v", page, err)
+	}
+
 	tokens := postgres.NewRefreshTokenStore(as("chirper_users"))
 	hash := sha256.Sum256([]byte("t1"))
 	next := sha256.Sum256([]byte("t2"))

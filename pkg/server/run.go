@@ -282,7 +282,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				LoginPerAddress:    bg.limiter(cfg, reg, "login_per_address", cfg.LoginLimitPerAddress),
 				RegisterPerAddress: bg.limiter(cfg, reg, "register_per_address", cfg.RegisterLimitPerAddress),
 			}
-			groups = append(groups, httpapi.UsersGroup(log, st.Users, passwords, signer, sessions, limits, st.Keys))
+			groups = append(groups, httpapi.UsersGroup(log, st.Users, st.Follows, passwords, signer, sessions, limits, st.Keys))
 			bg.every(cfg.TokenPurgeEvery, func(ctx context.Context) {
 				purge(ctx, log, "refresh tokens", func(ctx context.Context) (int64, error) {
 					return st.Tokens.PurgeRefreshTokens(ctx, time.Now().Add(-cfg.RevokedTokenTTL), purgeBatch)

@@ -26,6 +26,7 @@ type Stores struct {
 	ReadChirps chirper.ChirpStore
 	Tokens     chirper.RefreshTokenStore
 	Keys       chirper.IdempotencyStore
+	Follows    chirper.FollowStore
 
 	// SingleWriter says the database takes one writer at a time (SQLite):
 	// more than one batch writer would only queue for its lock.
@@ -55,8 +56,8 @@ func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
 type SQLiteOpener func(ctx context.Context, path string) (*Stores, error)
 
 // NewStores returns the stores of one database pool; reads go to it too.
-func NewStores(db *sql.DB, users chirper.UserStore, chirps chirper.ChirpStore, tokens chirper.RefreshTokenStore, keys chirper.IdempotencyStore) *Stores {
-	return &Stores{Users: users, Chirps: chirps, ReadChirps: chirps, Tokens: tokens, Keys: keys, pools: map[string]*sql.DB{"primary": db}}
+func NewStores(db *sql.DB, users chirper.UserStore, chirps chirper.ChirpStore, tokens chirper.RefreshTokenStore, keys chirper.IdempotencyStore, follows chirper.FollowStore) *Stores {
+	return &Stores{Users: users, Chirps: chirps, ReadChirps: chirps, Tokens: tokens, Keys: keys, Follows: follows, pools: map[string]*sql.DB{"primary": db}}
 }
 
 // OpenStores opens the database of b. The standalone may use SQLite and
@@ -80,7 +81,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 	if err != nil {
 		return nil, err
 	}
-	st := NewStores(db.DB, postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db), postgres.NewIdempotencyStore(db))
+	st := NewStores(db.DB, postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db), postgres.NewIdempotencyStore(db), postgres.NewFollowStore(db))
 	st.primaryDSN = primaryDSN
 	if b.Standalone {
 		err = db.Migrate(ctx)

@@ -200,6 +200,10 @@ func conditions(f chirper.ChirpFilter) ([]string, []any, error) {
 		conds = append(conds, "c.created_at >= ?")
 		args = append(args, micros(f.Since))
 	}
+	if f.HomeOf != 0 {
+		conds = append(conds, "c.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ? UNION ALL SELECT ?)")
+		args = append(args, f.HomeOf, f.HomeOf)
+	}
 	if len(f.Words) > 0 {
 		// Each word quoted: FTS5 query syntax never applies.
 		conds = append(conds, "c.id IN (SELECT rowid FROM chirps_fts WHERE chirps_fts MATCH ?)")
@@ -234,9 +238,10 @@ func where(conds []string) string {
 	return "WHERE " + strings.Join(conds, " AND ")
 }
 
-func jsonArray(s []string) (string, error) {
+// jsonArray is a list as one JSON array argument (json_each reads it).
+func jsonArray[T any](s []T) (string, error) {
 	if s == nil {
-		s = []string{}
+		s = []T{}
 	}
 	b, err := json.Marshal(s)
 	return string(b), err
