@@ -133,6 +133,9 @@ func (b *bench) run(sizes []string) error {
 			return err
 		}
 	}
+	if err := b.timelines(standalone, base); err != nil {
+		return err
+	}
 	if err := b.chirperOnSQLite(standalone); err != nil {
 		return err
 	}
@@ -349,6 +352,65 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 		return err
 	}
 	b.notes = append(b.notes, fmt.Sprintf("PostgreSQL %s: %d deadlocks", size, deadlocks))
+	return nil
+}
+
+// timelines measures home timelines on 1,000,000 chirps by 10,000 users, of
+// a reader who follows 1,000 of them and of one who follows 10, against a
+// tag page read from the database (a cursor keeps it out of the page
+// cache), as their cost ratio.
+func (b *bench) timelines(standalone, base string) error {
+	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
+	dsn, err := database(base, "chirper_load_timeline", false)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		return err
+	}
+	const password = "load test password"
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
+	if err != nil {
+		return err
+	}
+	if err := pgtest.Seed(ctx, db, 10_000, 1_000_000, string(hash)); err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `
+		INSERT INTO follows (follower_id, followee_id)
+		SELECT 1, i FROM generate_series(2, 1001) AS i
+		UNION ALL SELECT 2, i FROM generate_series(3, 12) AS i`); err != nil {
+		return err
+	}
+	p, err := b.start(standalone, map[string]string{"CHIRPER_DATABASE_URL": dsn})
+	if err != nil {
+		return err
+	}
+	defer p.stop()
+	tokens, err := login(p.url, 2, password)
+	if err != nil {
+		return err
+	}
+	tag, err := b.wrk(p, "PostgreSQL 1M, 10k users: tag page (uncached: a cursor)", "", 64,
+		p.url+"/v1/chirps?tag=tag7&limit=20&cursor="+cursor(1_000_001), "")
+	if err != nil {
+		return err
+	}
+	b.limits["tag page"] = tag.rate
+	for i, name := range []string{"following 1,000", "following 10"} {
+		script := fmt.Sprintf("wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", tokens[i])
+		r, err := b.wrk(p, "PostgreSQL 1M, 10k users: timeline, "+name, "tag page", 64, p.url+"/v1/timeline?limit=20", script)
+		if err != nil {
+			return err
+		}
+		b.notes = append(b.notes, fmt.Sprintf("timeline, %s: costs %.2f× a tag page", name, tag.rate/r.rate))
+	}
 	return nil
 }
 

@@ -112,7 +112,7 @@ func Seed(ctx context.Context, db *postgres.DB, users, chirps int, passwordHash 
 		sql  string
 		args []any
 	}{
-		{`TRUNCATE users, chirps, chirp_tags, refresh_tokens, refresh_token_families RESTART IDENTITY`, nil},
+		{`TRUNCATE users, chirps, chirp_tags, refresh_tokens, refresh_token_families, follows RESTART IDENTITY`, nil},
 		{`INSERT INTO users (username, password_hash)
 		  SELECT 'user_' || i, $2 FROM generate_series(1, $1::int) AS i`, []any{users, passwordHash}},
 		{`INSERT INTO chirps (author_id, message, tags, created_at)
