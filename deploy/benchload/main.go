@@ -293,27 +293,12 @@ func (b *bench) sqliteLimits() error {
 // measures the standalone on it.
 func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 	step(fmt.Sprintf("seeding PostgreSQL with %d chirps", n))
-	dsn, err := database(base, fmt.Sprintf("chirper_load_%d", n), false)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	db, dsn, err := seeded(base, fmt.Sprintf("chirper_load_%d", n), 100, n)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	const password = "load test password"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
-	if err != nil {
-		return err
-	}
-	if err := pgtest.Seed(ctx, db, 100, n, string(hash)); err != nil {
-		return err
-	}
+	ctx := context.Background()
 	p, err := b.start(standalone, map[string]string{"CHIRPER_DATABASE_URL": dsn})
 	if err != nil {
 		return err
@@ -361,27 +346,12 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 // cache), as their cost ratio.
 func (b *bench) timelines(standalone, base string) error {
 	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
-	dsn, err := database(base, "chirper_load_timeline", false)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	db, dsn, err := seeded(base, "chirper_load_timeline", 10_000, 1_000_000)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		return err
-	}
-	const password = "load test password"
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
-	if err != nil {
-		return err
-	}
-	if err := pgtest.Seed(ctx, db, 10_000, 1_000_000, string(hash)); err != nil {
-		return err
-	}
+	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, `
 		INSERT INTO follows (follower_id, followee_id)
 		SELECT 1, i FROM generate_series(2, 1001) AS i
@@ -428,11 +398,11 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	var tokens []string
 	for i := range 100 {
 		name := fmt.Sprint("user_", i+1)
-		if _, err := c.Register(ctx, client.Registration{Username: name, Password: "load test password"}); err != nil {
+		if _, err := c.Register(ctx, client.Registration{Username: name, Password: password}); err != nil {
 			return err
 		}
 	}
-	if tokens, err = login(p.url, 100, "load test password"); err != nil {
+	if tokens, err = login(p.url, 100, password); err != nil {
 		return err
 	}
 	r, err := b.wrk(p, "SQLite: POST /v1/chirps, 64 conns", "sqlite-insert", 64, p.url+"/v1/chirps", postScript(tokens))
@@ -449,6 +419,35 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 // cursor is never answered from the page cache.
 func cursor(beforeID int64) string {
 	return base64.RawURLEncoding.EncodeToString([]byte("v1:" + strconv.FormatInt(beforeID, 10)))
+}
+
+// password is every seeded user's.
+const password = "load test password"
+
+// seeded returns the database name on the server, migrated and seeded with
+// chirps by users (pgtest.Seed), and its URL.
+func seeded(base, name string, users, chirps int) (*postgres.DB, string, error) {
+	dsn, err := database(base, name, false)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	if err != nil {
+		return nil, "", err
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
+	if err == nil {
+		err = db.Migrate(ctx)
+	}
+	if err == nil {
+		err = pgtest.Seed(ctx, db, users, chirps, string(hash))
+	}
+	if err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	return db, dsn, nil
 }
 
 // login logs user_1 … user_n in and returns their access tokens.

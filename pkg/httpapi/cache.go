@@ -100,14 +100,10 @@ type encodedPage struct {
 }
 
 func (p *encodedPage) write(w http.ResponseWriter) {
-	h := w.Header()
 	if p.link != "" {
-		h.Set("Link", p.link)
+		w.Header().Set("Link", p.link)
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(p.body)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(p.body)
+	writeEncoded(w, http.StatusOK, p.body)
 }
 
 // NewPageCache caches up to size first pages, kept right by caches.

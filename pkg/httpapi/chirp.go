@@ -301,10 +301,7 @@ func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCac
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		h.Set("Content-Type", "application/json; charset=utf-8")
-		h.Set("Content-Length", strconv.Itoa(len(c.body)))
-		w.WriteHeader(http.StatusOK)
-		w.Write(c.body)
+		writeEncoded(w, http.StatusOK, c.body)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
-	"strconv"
 
 	"github.com/chirper/chirper/pkg/chirper"
 )
@@ -85,14 +84,10 @@ func writeCreated(w http.ResponseWriter, location string, answer any) {
 }
 
 func writeStored(w http.ResponseWriter, resp chirper.StoredResponse) {
-	h := w.Header()
 	if resp.Location != "" {
-		h.Set("Location", resp.Location)
+		w.Header().Set("Location", resp.Location)
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
-	w.WriteHeader(resp.Status)
-	w.Write(resp.Body)
+	writeEncoded(w, resp.Status, resp.Body)
 }
 
 func isVisibleASCII(s string) bool {

