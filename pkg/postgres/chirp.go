@@ -171,6 +171,9 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 			FROM chirps c JOIN users u ON u.id = c.author_id
 			` + where(conds) + `
 			ORDER BY c.id DESC LIMIT ` + limit
+		if len(f.Words) > 0 {
+			sqlText = searchNewest(&q, f, conds, limit)
+		}
 	} else {
 		conds := q.conditions("c2", f)
 		from := "chirp_tags ct"
@@ -213,6 +216,41 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 		return nil, translate(err)
 	}
 	return chirper.NewChirpPage(chirps, f.Limit), nil
+}
+
+// rareMatches is how many chirps a search may match at most for its page
+// to be read through the GIN index; with more, the newest chirps are walked.
+const rareMatches = 1000
+
+// searchNewest is the statement of a search's page without tags. Walking
+// the newest chirps finds a common word's page at once but reads the whole
+// table for a rare word, whose matches the GIN index lists at once; and
+// PostgreSQL has no statistics for a rare word to choose between them (it
+// walked 1,000,000 chirps for a word in one). So a probe counts the
+// matches, up to rareMatches, and a one-time filter runs one branch:
+// below, the matches are read first and sorted; at or above, the newest
+// chirps are walked.
+func searchNewest(q *query, f chirper.ChirpFilter, conds []string, limit string) string {
+	tsq := "plainto_tsquery('simple', " + q.arg(strings.Join(f.Words, " ")) + ")"
+	rare := strconv.Itoa(rareMatches)
+	return `
+		WITH probe AS MATERIALIZED (
+			SELECT count(*) AS n FROM (SELECT 1 FROM chirps WHERE search @@ ` + tsq + ` LIMIT ` + rare + `) s
+		), matches AS MATERIALIZED (
+			SELECT id FROM chirps WHERE search @@ ` + tsq + `
+		)
+		SELECT * FROM (
+			(SELECT ` + chirpColumns + `
+			 FROM matches m JOIN chirps c ON c.id = m.id JOIN users u ON u.id = c.author_id
+			 ` + where(append([]string{"(SELECT n FROM probe) < " + rare}, conds...)) + `
+			 ORDER BY c.id DESC LIMIT ` + limit + `)
+			UNION ALL
+			(SELECT ` + chirpColumns + `
+			 FROM chirps c JOIN users u ON u.id = c.author_id
+			 ` + where(append([]string{"(SELECT n FROM probe) >= " + rare}, conds...)) + `
+			 ORDER BY c.id DESC LIMIT ` + limit + `)
+		) page
+		ORDER BY id DESC LIMIT ` + limit
 }
 
 // CountChirps returns how many chirps match f.
