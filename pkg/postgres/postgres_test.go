@@ -19,10 +19,11 @@ func TestStores(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := pgtest.MustOpenDB(t)
 		return storetest.Stores{
-			Users:  postgres.NewUserStore(db),
-			Chirps: postgres.NewChirpStore(db),
-			Tokens: postgres.NewRefreshTokenStore(db),
-			Keys:   postgres.NewIdempotencyStore(db),
+			Users:   postgres.NewUserStore(db),
+			Chirps:  postgres.NewChirpStore(db),
+			Tokens:  postgres.NewRefreshTokenStore(db),
+			Keys:    postgres.NewIdempotencyStore(db),
+			Follows: postgres.NewFollowStore(db),
 		}
 	})
 }

@@ -15,10 +15,11 @@ func TestStores(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
 		db := sqlitetest.MustOpenDB(t)
 		return storetest.Stores{
-			Users:  sqlite.NewUserStore(db),
-			Chirps: sqlite.NewChirpStore(db),
-			Tokens: sqlite.NewRefreshTokenStore(db),
-			Keys:   sqlite.NewIdempotencyStore(db),
+			Users:   sqlite.NewUserStore(db),
+			Chirps:  sqlite.NewChirpStore(db),
+			Tokens:  sqlite.NewRefreshTokenStore(db),
+			Keys:    sqlite.NewIdempotencyStore(db),
+			Follows: sqlite.NewFollowStore(db),
 		}
 	})
 }

@@ -15,6 +15,8 @@ import (
 type fixture struct {
 	s      Stores
 	chirps []*chirper.Chirp // in creation order
+	ann    int64            // who follows ben
+	home   map[int64]bool   // the authors of ann's home timeline
 }
 
 var fixtureTags = [][]string{{"go"}, {"db"}, {"go", "db"}, {}, {"go", "web"}, {"web"}, {"db", "web", "go"}}
@@ -23,6 +25,10 @@ func newFixture(t *testing.T, s Stores) *fixture {
 	t.Helper()
 	f := &fixture{s: s}
 	authors := []*chirper.User{MustCreateUser(t, s.Users, "ann"), MustCreateUser(t, s.Users, "ben"), MustCreateUser(t, s.Users, "cat")}
+	if err := s.Follows.Follow(context.Background(), authors[0].ID, "ben"); err != nil {
+		t.Fatal(err)
+	}
+	f.ann, f.home = authors[0].ID, map[int64]bool{authors[0].ID: true, authors[1].ID: true}
 	for i := range 31 {
 		c := MustCreateChirp(t, s.Chirps, authors[i%3].ID, fmt.Sprintf("Chirp number %d: %s", i, fixtureWords[i%len(fixtureWords)]), fixtureTags[i%len(fixtureTags)]...)
 		f.chirps = append(f.chirps, c)
@@ -38,7 +44,8 @@ var fixtureWords = []string{"Apple pie!", "apple", "banana-split", "cherry & APP
 func (fx *fixture) want(f chirper.ChirpFilter) []*chirper.Chirp {
 	var out []*chirper.Chirp
 	for _, c := range fx.chirps {
-		if matches(c, f) {
+		inHome := f.HomeOf == 0 || c.AuthorID == f.HomeOf || (f.HomeOf == fx.ann && fx.home[c.AuthorID])
+		if matches(c, f) && inHome {
 			out = append(out, c)
 		}
 	}
@@ -79,6 +86,26 @@ func matches(c *chirper.Chirp, f chirper.ChirpFilter) bool {
 
 func testLists(t *testing.T, open func(t *testing.T) Stores) {
 	ctx := context.Background()
+	t.Run("HomeOfManyFollows", func(t *testing.T) {
+		// Past 100 follows PostgreSQL reads a timeline another way.
+		s := open(t)
+		reader := MustCreateUser(t, s.Users, "reader")
+		var want []int64
+		for i := range 240 {
+			u := MustCreateUser(t, s.Users, fmt.Sprint("followed_", i))
+			c := MustCreateChirp(t, s.Chirps, u.ID, fmt.Sprint("chirp ", i))
+			if i%2 == 0 { // every other one followed
+				if err := s.Follows.Follow(ctx, reader.ID, u.Username); err != nil {
+					t.Fatal(err)
+				}
+				want = append([]int64{c.ID}, want...)
+			}
+		}
+		got := walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, Limit: 7})
+		if !reflect.DeepEqual(ids(got), want) {
+			t.Fatalf("home of a reader of 120: %v, want %v", ids(got), want)
+		}
+	})
 	s := open(t)
 	fx := newFixture(t, s)
 	at := func(i int) time.Time { return fx.chirps[i].CreatedAt }
@@ -112,6 +139,11 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		{"SearchNoMatch", chirper.ChirpFilter{Words: []string{"zebra"}}},
 		{"SearchTagsAuthorWindow", chirper.ChirpFilter{Words: []string{"apple"}, Tags: []string{"go", "db"}, Author: "ann", Since: at(2), Until: at(29)}},
 		{"SearchAllTags", chirper.ChirpFilter{Words: []string{"chirp"}, Tags: []string{"go", "db"}, MatchAll: true}},
+		{"Home", chirper.ChirpFilter{HomeOf: fx.ann}},
+		{"HomeWindow", chirper.ChirpFilter{HomeOf: fx.ann, Since: at(4), Until: at(25)}},
+		{"HomeSearch", chirper.ChirpFilter{HomeOf: fx.ann, Words: []string{"apple"}}},
+		{"HomeTag", chirper.ChirpFilter{HomeOf: fx.ann, Tags: []string{"db"}}},
+		{"HomeOfNoOne", chirper.ChirpFilter{HomeOf: fx.ann + 1000}},
 	}
 	for _, tc := range filters {
 		t.Run(tc.name, func(t *testing.T) {

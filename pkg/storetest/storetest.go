@@ -16,10 +16,11 @@ import (
 
 // Stores are the stores under test, all on one fresh, empty database.
 type Stores struct {
-	Users  chirper.UserStore
-	Chirps chirper.ChirpStore
-	Tokens chirper.RefreshTokenStore
-	Keys   chirper.IdempotencyStore
+	Users   chirper.UserStore
+	Chirps  chirper.ChirpStore
+	Tokens  chirper.RefreshTokenStore
+	Keys    chirper.IdempotencyStore
+	Follows chirper.FollowStore
 }
 
 // Run runs the whole contract; open returns stores on a new empty database
