@@ -240,29 +240,35 @@ func homeTimeline(q *query, f chirper.ChirpFilter, conds []string, limit string)
 	if f.BeforeID > 0 {
 		innerConds = append(innerConds, "a.id < "+q.arg(f.BeforeID))
 	}
-	few := strconv.Itoa(fewFollows)
+	byAuthor := `c.id IN (
+		SELECT p.id
+		FROM (SELECT followee_id AS id FROM follows WHERE follower_id = ` + me + `
+		      UNION ALL SELECT ` + me + `::bigint) f
+		CROSS JOIN LATERAL (
+			SELECT a.id FROM chirps a ` + where(innerConds) + ` ORDER BY a.id DESC LIMIT ` + limit + `
+		) p)`
+	return oneOfTwo(`probe AS MATERIALIZED (SELECT count(*) AS n FROM follows WHERE follower_id = `+me+`)`,
+		fewFollows, "chirps c", []string{byAuthor}, conds, limit)
+}
+
+// oneOfTwo is a page's statement that runs one of two plans, as the
+// probe among ctes says (its one row's n): up to most, the page is read
+// from small (a FROM item naming chirps c) with the small conditions; above,
+// by walking the newest chirps with conds. The other plan's one-time filter
+// is false, so it never runs.
+func oneOfTwo(ctes string, most int, small string, smallConds, conds []string, limit string) string {
+	n := "(SELECT n FROM probe)"
+	cut := strconv.Itoa(most)
+	page := func(from string, conds []string) string {
+		return `(SELECT ` + chirpColumns + ` FROM ` + from + ` JOIN users u ON u.id = c.author_id
+			` + where(conds) + ` ORDER BY c.id DESC LIMIT ` + limit + `)`
+	}
 	return `
-		WITH probe AS MATERIALIZED (
-			SELECT count(*) AS n FROM follows WHERE follower_id = ` + me + `
-		)
+		WITH ` + ctes + `
 		SELECT * FROM (
-			(SELECT ` + chirpColumns + `
-			 FROM chirps c JOIN users u ON u.id = c.author_id
-			 WHERE (SELECT n FROM probe) <= ` + few + ` AND c.id IN (
-				SELECT p.id
-				FROM (SELECT followee_id AS id FROM follows WHERE follower_id = ` + me + `
-				      UNION ALL SELECT ` + me + `::bigint) f
-				CROSS JOIN LATERAL (
-					SELECT a.id FROM chirps a
-					` + where(innerConds) + `
-					ORDER BY a.id DESC LIMIT ` + limit + `
-				) p)
-			 ORDER BY c.id DESC LIMIT ` + limit + `)
+			` + page(small, append(append([]string{n + " <= " + cut}, smallConds...), conds...)) + `
 			UNION ALL
-			(SELECT ` + chirpColumns + `
-			 FROM chirps c JOIN users u ON u.id = c.author_id
-			 ` + where(append([]string{"(SELECT n FROM probe) > " + few}, conds...)) + `
-			 ORDER BY c.id DESC LIMIT ` + limit + `)
+			` + page("chirps c", append([]string{n + " > " + cut}, conds...)) + `
 		) page
 		ORDER BY id DESC LIMIT ` + limit
 }
@@ -281,25 +287,10 @@ const rareMatches = 1000
 // chirps are walked.
 func searchNewest(q *query, f chirper.ChirpFilter, conds []string, limit string) string {
 	tsq := "plainto_tsquery('simple', " + q.arg(strings.Join(f.Words, " ")) + ")"
-	rare := strconv.Itoa(rareMatches)
-	return `
-		WITH probe AS MATERIALIZED (
-			SELECT count(*) AS n FROM (SELECT 1 FROM chirps WHERE search @@ ` + tsq + ` LIMIT ` + rare + `) s
-		), matches AS MATERIALIZED (
-			SELECT id FROM chirps WHERE search @@ ` + tsq + `
-		)
-		SELECT * FROM (
-			(SELECT ` + chirpColumns + `
-			 FROM matches m JOIN chirps c ON c.id = m.id JOIN users u ON u.id = c.author_id
-			 ` + where(append([]string{"(SELECT n FROM probe) < " + rare}, conds...)) + `
-			 ORDER BY c.id DESC LIMIT ` + limit + `)
-			UNION ALL
-			(SELECT ` + chirpColumns + `
-			 FROM chirps c JOIN users u ON u.id = c.author_id
-			 ` + where(append([]string{"(SELECT n FROM probe) >= " + rare}, conds...)) + `
-			 ORDER BY c.id DESC LIMIT ` + limit + `)
-		) page
-		ORDER BY id DESC LIMIT ` + limit
+	return oneOfTwo(`probe AS MATERIALIZED (
+			SELECT count(*) AS n FROM (SELECT 1 FROM chirps WHERE search @@ `+tsq+` LIMIT `+strconv.Itoa(rareMatches)+`) s
+		), matches AS MATERIALIZED (SELECT id FROM chirps WHERE search @@ `+tsq+`)`,
+		rareMatches-1, "matches m JOIN chirps c ON c.id = m.id", nil, conds, limit)
 }
 
 // CountChirps returns how many chirps match f.
