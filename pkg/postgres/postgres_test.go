@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"net/url"
 	"strings"
 	"sync"
@@ -95,6 +96,25 @@ func TestOpen(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "s3cret") {
 			t.Fatalf("error %q leaks the password", err)
+		}
+	})
+	t.Run("NoJIT", func(t *testing.T) {
+		// Every pooled connection, not just one.
+		db := pgtest.MustOpenDB(t)
+		conns := make([]*sql.Conn, 3)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns[i] = c
+		}
+		for i, c := range conns {
+			var jit string
+			if err := c.QueryRowContext(ctx, `SHOW jit`).Scan(&jit); err != nil || jit != "off" {
+				t.Fatalf("connection %d: jit = %q, %v; want off", i, jit, err)
+			}
 		}
 	})
 }
