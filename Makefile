@@ -34,7 +34,8 @@ test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks includ
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 
 test-faults: ## the fault suite: kills, a PostgreSQL outage, hot tags, slow clients, limiter memory (about 2 minutes; 127.0.0.1 only)
-	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format standard-verbose -- -tags faults -count=1 -timeout 10m ./deploy/faults/
+	@# Always a throwaway PostgreSQL of its own, even with TEST_DATABASE_URL set: the suite stops and starts it.
+	env -u TEST_DATABASE_URL TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format standard-verbose -- -tags faults -count=1 -timeout 10m ./deploy/faults/
 
 FUZZTIME ?= 60s
 fuzz: ## run every fuzz target for FUZZTIME (default 60s) each and add what it finds to the committed corpus
