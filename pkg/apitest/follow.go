@@ -61,6 +61,10 @@ func testFollows(t *testing.T, env *Env) {
 	t.Run("ErrFollow", func(t *testing.T) {
 		err := me.C.Follow(ctx, me.Username)
 		wantProblem(t, err, http.StatusUnprocessableEntity)
+		// No one follows themselves, so unfollowing oneself changes nothing.
+		if err := me.C.Unfollow(ctx, me.Username); err != nil {
+			t.Fatalf("unfollowing yourself: %v, want 204", err)
+		}
 		wantProblem(t, me.C.Follow(ctx, "no_such_user"), http.StatusNotFound)
 		wantProblem(t, me.C.Unfollow(ctx, "no_such_user"), http.StatusNotFound)
 		wantProblem(t, anon.Follow(ctx, stars[0].Username), http.StatusUnauthorized)

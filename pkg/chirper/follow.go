@@ -39,6 +39,14 @@ type UserPage struct {
 	NextBeforeID int64
 }
 
+// CheckFollow reports a follow of oneself (EINVALID).
+func CheckFollow(followerID, followeeID int64) error {
+	if followerID == followeeID {
+		return Invalid("username", "you cannot follow yourself")
+	}
+	return nil
+}
+
 // FollowStore keeps who follows whom.
 type FollowStore interface {
 	// Follow makes the follower follow the user named followee; following

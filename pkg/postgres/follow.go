@@ -31,30 +31,27 @@ func (s *FollowStore) Follow(ctx context.Context, followerID int64, followee str
 			ON CONFLICT DO NOTHING
 		)
 		SELECT id FROM target`, followerID, chirper.NormalizeUsername(followee)).Scan(&id)
-	return followOutcome(followerID, id, err)
+	if err := found(err); err != nil {
+		return err
+	}
+	return chirper.CheckFollow(followerID, id)
 }
 
 // Unfollow removes the follow if it exists.
 func (s *FollowStore) Unfollow(ctx context.Context, followerID int64, followee string) error {
 	var id int64
-	err := s.db.QueryRowContext(ctx, `
+	return found(s.db.QueryRowContext(ctx, `
 		WITH target AS (SELECT id FROM users WHERE username = $2),
 		del AS (DELETE FROM follows WHERE follower_id = $1 AND followee_id IN (SELECT id FROM target))
-		SELECT id FROM target`, followerID, chirper.NormalizeUsername(followee)).Scan(&id)
-	return followOutcome(followerID, id, err)
+		SELECT id FROM target`, followerID, chirper.NormalizeUsername(followee)).Scan(&id))
 }
 
-// followOutcome names the outcome of a (un)follow of the user with id.
-func followOutcome(followerID, id int64, err error) error {
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+// found names the outcome of looking up the user a (un)follow names.
+func found(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
 		return chirper.Errorf(chirper.ENOTFOUND, "user not found")
-	case err != nil:
-		return translate(err)
-	case id == followerID:
-		return chirper.Invalid("username", "you cannot follow yourself")
 	}
-	return nil
+	return translate(err)
 }
 
 // ListFollows returns a page of follows, newest first, in one statement:

@@ -19,56 +19,50 @@ type FollowStore struct {
 // NewFollowStore returns a FollowStore on db.
 func NewFollowStore(db *DB) *FollowStore { return &FollowStore{db: db} }
 
-// target finds the user named username for a (un)follow by followerID.
-func target(ctx context.Context, tx *sql.Tx, followerID int64, username string) (int64, error) {
-	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, chirper.NormalizeUsername(username)).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, chirper.Errorf(chirper.ENOTFOUND, "user not found")
-	case err != nil:
-		return 0, translate(err)
-	case id == followerID:
-		return 0, chirper.Invalid("username", "you cannot follow yourself")
-	}
-	return id, nil
-}
-
 // Follow adds the follow unless it exists.
 func (s *FollowStore) Follow(ctx context.Context, followerID int64, followee string) error {
-	return s.change(ctx, followerID, followee, `
-		INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?1, ?2, ?3)
-		ON CONFLICT DO NOTHING`)
+	return s.change(ctx, followee, func(tx *sql.Tx, id int64) error {
+		if err := chirper.CheckFollow(followerID, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)
+			ON CONFLICT DO NOTHING`, followerID, id, micros(now()))
+		return err
+	})
 }
 
 // Unfollow removes the follow if it exists.
 func (s *FollowStore) Unfollow(ctx context.Context, followerID int64, followee string) error {
-	err := s.change(ctx, followerID, followee, `DELETE FROM follows WHERE follower_id = ?1 AND followee_id = ?2 AND ?3 IS NOT NULL`)
-	if chirper.ErrorCode(err) == chirper.EINVALID {
-		return nil // no one follows themselves
-	}
-	return err
+	return s.change(ctx, followee, func(tx *sql.Tx, id int64) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM follows WHERE follower_id = ? AND followee_id = ?`, followerID, id)
+		return err
+	})
 }
 
-// change runs stmt (with ?1 the follower, ?2 the followee, ?3 the time) in
-// one write transaction with the lookup of the followee.
-func (s *FollowStore) change(ctx context.Context, followerID int64, followee, stmt string) error {
+// change runs apply on the user named followee in one write transaction
+// with its lookup: ENOTFOUND when there is none.
+func (s *FollowStore) change(ctx context.Context, followee string, apply func(tx *sql.Tx, id int64) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)
 	}
 	defer tx.Rollback()
-	id, err := target(ctx, tx, followerID, followee)
-	if err != nil {
-		return err
+	var id int64
+	err = tx.QueryRowContext(ctx, `SELECT id FROM users WHERE username = ?`, chirper.NormalizeUsername(followee)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return chirper.Errorf(chirper.ENOTFOUND, "user not found")
 	}
-	if _, err := tx.ExecContext(ctx, stmt, followerID, id, micros(now())); err != nil {
-		if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
-			return chirper.Errorf(chirper.ENOTFOUND, "user not found")
-		}
-		return translate(err)
+	if err == nil {
+		err = apply(tx, id)
 	}
-	return translate(tx.Commit())
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err = translate(err); chirper.ErrorCode(err) == chirper.ENOTFOUND { // the follower went meanwhile
+		return chirper.Errorf(chirper.ENOTFOUND, "user not found")
+	}
+	return err
 }
 
 // ListFollows returns a page of follows, newest first.
