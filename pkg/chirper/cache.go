@@ -7,21 +7,24 @@ import (
 	"sync/atomic"
 )
 
-// Change names a stored row whose cached copies are stale: a user who was
-// changed or deleted, a chirp that was deleted, or new chirps (which every
-// cached first page may lack). PostgreSQL reports every
-// change to every process (triggers and LISTEN/NOTIFY); a process also
-// reports its own at once.
+// Change names stored rows whose cached copies are stale: a user who was
+// changed or deleted, a chirp that was deleted, new chirps (which every
+// cached first page may lack, and live streams carry), or a user's follows
+// (which their home streams filter by). PostgreSQL reports every change to
+// every process (triggers and LISTEN/NOTIFY); a process also reports its
+// own at once.
 type Change struct {
-	Table string // ChangedUsers, ChangedChirps or NewChirps
-	ID    int64
+	Table string  // ChangedUsers, ChangedChirps, NewChirps or ChangedFollows
+	ID    int64   // the user or chirp; the follower for ChangedFollows
+	IDs   []int64 // NewChirps: the new chirps
 }
 
 // The tables a Change names.
 const (
-	ChangedUsers  = "users"
-	ChangedChirps = "chirps"
-	NewChirps     = "new_chirps" // chirps were added; the ID is 0
+	ChangedUsers   = "users"
+	ChangedChirps  = "chirps"
+	NewChirps      = "new_chirps"
+	ChangedFollows = "follows"
 )
 
 // Caches keeps a process's caches right: it passes every change to each of
@@ -249,7 +252,7 @@ func (u *CachedUsers) FindUserByID(ctx context.Context, id int64) (*User, error)
 
 // UpdateUser changes the user and drops the cached copy.
 func (u *CachedUsers) UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error) {
-	defer u.caches.Changed(Change{ChangedUsers, id})
+	defer u.caches.Changed(Change{Table: ChangedUsers, ID: id})
 	return u.UserStore.UpdateUser(ctx, id, upd)
 }
 
@@ -257,7 +260,7 @@ func (u *CachedUsers) UpdateUser(ctx context.Context, id int64, upd UserUpdate) 
 func (u *CachedUsers) SetUserRole(ctx context.Context, username string, role Role) (*User, error) {
 	changed, err := u.UserStore.SetUserRole(ctx, username, role)
 	if err == nil {
-		u.caches.Changed(Change{ChangedUsers, changed.ID})
+		u.caches.Changed(Change{Table: ChangedUsers, ID: changed.ID})
 	}
 	return changed, err
 }
@@ -265,7 +268,7 @@ func (u *CachedUsers) SetUserRole(ctx context.Context, username string, role Rol
 // DeleteUser deletes the user and drops the cached copy (and, through the
 // caches, the user's cached chirps).
 func (u *CachedUsers) DeleteUser(ctx context.Context, id int64) error {
-	defer u.caches.Changed(Change{ChangedUsers, id})
+	defer u.caches.Changed(Change{Table: ChangedUsers, ID: id})
 	return u.UserStore.DeleteUser(ctx, id)
 }
 

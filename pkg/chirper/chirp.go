@@ -218,6 +218,10 @@ type ChirpStore interface {
 	// none.
 	FindChirpByID(ctx context.Context, id int64) (*Chirp, error)
 
+	// FindChirpsByIDs returns the chirps with the ids that exist, in
+	// increasing id order.
+	FindChirpsByIDs(ctx context.Context, ids []int64) ([]*Chirp, error)
+
 	// DeleteChirp removes the chirp with the id. ENOTFOUND when there is none.
 	DeleteChirp(ctx context.Context, id int64) error
 

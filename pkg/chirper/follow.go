@@ -61,6 +61,9 @@ type FollowStore interface {
 	// ListFollows returns a page of f. ENOTFOUND when there is no such user.
 	ListFollows(ctx context.Context, f FollowFilter) (*UserPage, error)
 
+	// FollowingIDs returns the ids of every user that the user follows.
+	FollowingIDs(ctx context.Context, userID int64) ([]int64, error)
+
 	// CountUsers returns the counts of the users with the ids (those that
 	// exist).
 	CountUsers(ctx context.Context, ids []int64) (map[int64]UserCounts, error)

@@ -99,9 +99,25 @@ func listenOnce(ctx context.Context, dsn func(context.Context) (string, error), 
 	}
 }
 
-// parseChange reads a trigger's "table:id".
+// parseChange reads a trigger's "table:id", or "new_chirps:id,id,...".
 func parseChange(payload string) (chirper.Change, bool) {
-	table, id, ok := strings.Cut(payload, ":")
-	n, err := strconv.ParseInt(id, 10, 64)
-	return chirper.Change{Table: table, ID: n}, ok && err == nil
+	table, ids, ok := strings.Cut(payload, ":")
+	if !ok {
+		return chirper.Change{}, false
+	}
+	if table == chirper.NewChirps {
+		ch := chirper.Change{Table: table}
+		for s := range strings.SplitSeq(ids, ",") {
+			id, err := strconv.ParseInt(s, 10, 64)
+			if err != nil {
+				return chirper.Change{}, false
+			}
+			if id > 0 { // "new_chirps:0" came from before the ids were sent
+				ch.IDs = append(ch.IDs, id)
+			}
+		}
+		return ch, true
+	}
+	id, err := strconv.ParseInt(ids, 10, 64)
+	return chirper.Change{Table: table, ID: id}, err == nil
 }

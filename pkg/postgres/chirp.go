@@ -144,6 +144,19 @@ func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chir
 		WHERE c.id = $1`, id))
 }
 
+// FindChirpsByIDs returns the chirps with the ids, in increasing id order.
+func (s *ChirpStore) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirper.Chirp, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+chirpColumns+`
+		FROM chirps c JOIN users u ON u.id = c.author_id
+		WHERE c.id = ANY($1::bigint[])
+		ORDER BY c.id`, pq.Array(ids))
+	if err != nil {
+		return nil, translate(err)
+	}
+	return scanChirps(rows, len(ids))
+}
+
 // DeleteChirp removes the chirp; its tag rows go by cascade.
 func (s *ChirpStore) DeleteChirp(ctx context.Context, id int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM chirps WHERE id = $1`, id)
@@ -206,8 +219,17 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 	if err != nil {
 		return nil, translate(err)
 	}
+	chirps, err := scanChirps(rows, f.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return chirper.NewChirpPage(chirps, f.Limit), nil
+}
+
+// scanChirps reads every row of rows, and closes them.
+func scanChirps(rows *sql.Rows, capacity int) ([]*chirper.Chirp, error) {
 	defer rows.Close()
-	chirps := make([]*chirper.Chirp, 0, f.Limit+1)
+	chirps := make([]*chirper.Chirp, 0, capacity)
 	for rows.Next() {
 		c, err := scanChirp(rows)
 		if err != nil {
@@ -215,10 +237,7 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 		}
 		chirps = append(chirps, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
-	}
-	return chirper.NewChirpPage(chirps, f.Limit), nil
+	return chirps, translate(rows.Err())
 }
 
 // fewFollows is how many users a reader may follow at most for their

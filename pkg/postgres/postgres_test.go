@@ -189,7 +189,8 @@ func TestPurgeOneProcessAtATime(t *testing.T) {
 }
 
 // TestServiceRolesCanWork runs each write of the create-chirp and users
-// services signed in as that service's own role, as they run in AWS.
+// services, and the stream service's reads, signed in as that service's
+// own role, as they run in AWS.
 func TestServiceRolesCanWork(t *testing.T) {
 	admin := pgtest.MustOpenDB(t)
 	ctx := context.Background()
@@ -251,6 +252,16 @@ func TestServiceRolesCanWork(t *testing.T) {
 	home.Normalize()
 	if page, err := postgres.NewChirpStore(as("chirper_list_chirps")).ListChirps(ctx, home); err != nil || len(page.Chirps) != 2 {
 		t.Fatalf("list-chirps reading a home timeline: %v, %v", page, err)
+	}
+	streamDB := as("chirper_stream")
+	if found, err := postgres.NewChirpStore(streamDB).FindChirpsByIDs(ctx, []int64{batch[0].ID, batch[1].ID}); err != nil || len(found) != 2 {
+		t.Fatalf("stream reading new chirps: %v, %v", found, err)
+	}
+	if page, err := postgres.NewChirpStore(streamDB).ListChirps(ctx, home); err != nil || len(page.Chirps) != 2 {
+		t.Fatalf("stream replaying a home timeline: %v, %v", page, err)
+	}
+	if ids, err := postgres.NewFollowStore(streamDB).FollowingIDs(ctx, bob.ID); err != nil || len(ids) != 1 || ids[0] != author.ID {
+		t.Fatalf("stream reading whom a reader follows: %v, %v", ids, err)
 	}
 
 	tokens := postgres.NewRefreshTokenStore(as("chirper_users"))

@@ -134,6 +134,23 @@ func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chir
 		WHERE c.id = ?`, id))
 }
 
+// FindChirpsByIDs returns the chirps with the ids, in increasing id order.
+func (s *ChirpStore) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirper.Chirp, error) {
+	list, err := jsonArray(ids)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+chirpColumns+`
+		FROM chirps c JOIN users u ON u.id = c.author_id
+		WHERE c.id IN (SELECT value FROM json_each(?))
+		ORDER BY c.id`, list)
+	if err != nil {
+		return nil, translate(err)
+	}
+	return scanChirps(rows, len(ids))
+}
+
 // DeleteChirp removes the chirp; its tag rows go by cascade.
 func (s *ChirpStore) DeleteChirp(ctx context.Context, id int64) error {
 	res, err := s.db.ExecContext(ctx, `DELETE FROM chirps WHERE id = ?`, id)
@@ -159,8 +176,17 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 	if err != nil {
 		return nil, translate(err)
 	}
+	chirps, err := scanChirps(rows, f.Limit+1)
+	if err != nil {
+		return nil, err
+	}
+	return chirper.NewChirpPage(chirps, f.Limit), nil
+}
+
+// scanChirps reads every row of rows, and closes them.
+func scanChirps(rows *sql.Rows, capacity int) ([]*chirper.Chirp, error) {
 	defer rows.Close()
-	chirps := make([]*chirper.Chirp, 0, f.Limit+1)
+	chirps := make([]*chirper.Chirp, 0, capacity)
 	for rows.Next() {
 		c, err := scanChirp(rows)
 		if err != nil {
@@ -168,10 +194,7 @@ func (s *ChirpStore) ListChirps(ctx context.Context, f chirper.ChirpFilter) (*ch
 		}
 		chirps = append(chirps, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, translate(err)
-	}
-	return chirper.NewChirpPage(chirps, f.Limit), nil
+	return chirps, translate(rows.Err())
 }
 
 // CountChirps returns how many chirps match f.

@@ -112,6 +112,24 @@ func (s *FollowStore) ListFollows(ctx context.Context, f chirper.FollowFilter) (
 	return chirper.NewUserPage(users, follows, f.Limit), nil
 }
 
+// FollowingIDs returns the ids of the users that the user follows.
+func (s *FollowStore) FollowingIDs(ctx context.Context, userID int64) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT followee_id FROM follows WHERE follower_id = ?`, userID)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, translate(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, translate(rows.Err())
+}
+
 // CountUsers counts followers, follows and chirps of the users.
 func (s *FollowStore) CountUsers(ctx context.Context, ids []int64) (map[int64]chirper.UserCounts, error) {
 	list, err := jsonArray(ids)

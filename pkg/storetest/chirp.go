@@ -168,6 +168,23 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		assertCode(t, s.Chirps.DeleteChirp(ctx, 987654), chirper.ENOTFOUND)
 	})
 
+	t.Run("FindChirpsByIDs", func(t *testing.T) {
+		s := open(t)
+		u := MustCreateUser(t, s.Users, "alice")
+		a := MustCreateChirp(t, s.Chirps, u.ID, "first", "go")
+		b := MustCreateChirp(t, s.Chirps, u.ID, "second", "db", "go")
+		got, err := s.Chirps.FindChirpsByIDs(ctx, []int64{b.ID, 987654, a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !reflect.DeepEqual(*got[0], *a) || !reflect.DeepEqual(*got[1], *b) {
+			t.Fatalf("got %+v, want the two chirps that exist, by id: %+v, %+v", got, a, b)
+		}
+		if got, err := s.Chirps.FindChirpsByIDs(ctx, nil); err != nil || len(got) != 0 {
+			t.Fatalf("no ids: %v, %v", got, err)
+		}
+	})
+
 	t.Run("DeleteChirp", func(t *testing.T) {
 		s := open(t)
 		u := MustCreateUser(t, s.Users, "alice")

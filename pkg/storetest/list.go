@@ -90,7 +90,7 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		// Past 100 follows PostgreSQL reads a timeline another way.
 		s := open(t)
 		reader := MustCreateUser(t, s.Users, "reader")
-		var want []int64
+		var want, followed []int64
 		for i := range 240 {
 			u := MustCreateUser(t, s.Users, fmt.Sprint("followed_", i))
 			c := MustCreateChirp(t, s.Chirps, u.ID, fmt.Sprint("chirp ", i))
@@ -99,11 +99,17 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 					t.Fatal(err)
 				}
 				want = append([]int64{c.ID}, want...)
+				followed = append(followed, u.ID)
 			}
 		}
 		got := walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, Limit: 7})
 		if !reflect.DeepEqual(ids(got), want) {
 			t.Fatalf("home of a reader of 120: %v, want %v", ids(got), want)
+		}
+		following, err := s.Follows.FollowingIDs(ctx, reader.ID)
+		slices.Sort(following)
+		if err != nil || !slices.Equal(following, followed) {
+			t.Fatalf("FollowingIDs: %v, %v; want the 120 followed %v", following, err, followed)
 		}
 	})
 	s := open(t)

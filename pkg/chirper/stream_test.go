@@ -1,0 +1,211 @@
+package chirper_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/chirper/chirper/pkg/chirper"
+	"github.com/chirper/chirper/pkg/sqlite"
+	"github.com/chirper/chirper/pkg/sqlite/sqlitetest"
+	"github.com/chirper/chirper/pkg/storetest"
+)
+
+// hubFixture is a Hub on a real SQLite database, fed by hand.
+type hubFixture struct {
+	chirps  chirper.ChirpStore
+	users   chirper.UserStore
+	follows chirper.FollowStore
+	caches  *chirper.Caches
+	hub     *chirper.Hub
+}
+
+func newHubFixture(t *testing.T, o chirper.HubOptions) *hubFixture {
+	db := sqlitetest.MustOpenDB(t)
+	f := &hubFixture{chirps: sqlite.NewChirpStore(db), users: sqlite.NewUserStore(db), caches: chirper.NewCaches(true)}
+	f.follows = chirper.NewReportedFollows(sqlite.NewFollowStore(db), f.caches)
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	f.hub = chirper.NewHub(f.chirps, f.follows, f.caches, o, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	t.Cleanup(f.hub.Close)
+	return f
+}
+
+// post stores a chirp and tells the hub, as the create handler does.
+func (f *hubFixture) post(t *testing.T, author *chirper.User, tags ...string) *chirper.Chirp {
+	t.Helper()
+	c := storetest.MustCreateChirp(t, f.chirps, author.ID, "hello from "+author.Username, tags...)
+	f.caches.Changed(chirper.Change{Table: chirper.NewChirps, IDs: []int64{c.ID}})
+	return c
+}
+
+func (f *hubFixture) subscribe(t *testing.T, filter chirper.StreamFilter) *chirper.Subscription {
+	t.Helper()
+	s, err := f.hub.Subscribe(context.Background(), filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// received returns the ids of the chirps s gets until a marker chirp (posted
+// last, seen by every stream) arrives, the marker excluded.
+func received(t *testing.T, s *chirper.Subscription, marker int64) []int64 {
+	t.Helper()
+	var ids []int64
+	for {
+		select {
+		case ev := <-s.Events():
+			if ev.Chirp.ID == marker {
+				return ids
+			}
+			ids = append(ids, ev.Chirp.ID)
+		case <-s.Done():
+			t.Fatalf("the stream ended: %v", s.Err())
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no marker after %v", ids)
+		}
+	}
+}
+
+func TestHubFiltersLikeTheLists(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 10})
+	alice := storetest.MustCreateUser(t, f.users, "alice")
+	bob := storetest.MustCreateUser(t, f.users, "bob")
+	carol := storetest.MustCreateUser(t, f.users, "carol")
+	if err := f.follows.Follow(context.Background(), alice.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	all := f.subscribe(t, chirper.StreamFilter{})
+	anyTag := f.subscribe(t, chirper.StreamFilter{Tags: []string{"go", "sql"}})
+	everyTag := f.subscribe(t, chirper.StreamFilter{Tags: []string{"go", "sql"}, MatchAll: true})
+	byBob := f.subscribe(t, chirper.StreamFilter{Author: "bob"})
+	home := f.subscribe(t, chirper.StreamFilter{HomeOf: alice.ID})
+
+	goOnly := f.post(t, carol, "go")
+	both := f.post(t, bob, "sql", "go")
+	own := f.post(t, alice)
+	// Heard twice (this process's report and the database's): sent once.
+	f.caches.Changed(chirper.Change{Table: chirper.NewChirps, IDs: []int64{goOnly.ID, both.ID}})
+	marker := f.post(t, alice, "go", "sql")
+	if err := f.follows.Follow(context.Background(), alice.ID, "carol"); err != nil {
+		t.Fatal(err)
+	}
+	followed := f.post(t, carol)
+	homeMarker := f.post(t, bob, "go", "sql")
+
+	for _, c := range []struct {
+		name   string
+		s      *chirper.Subscription
+		marker int64
+		want   []int64
+	}{
+		{"everything", all, marker.ID, []int64{goOnly.ID, both.ID, own.ID}},
+		{"any tag", anyTag, marker.ID, []int64{goOnly.ID, both.ID}},
+		{"every tag", everyTag, marker.ID, []int64{both.ID}},
+		{"an author", byBob, homeMarker.ID, []int64{both.ID}},
+		{"a home timeline, then a new follow", home, homeMarker.ID, []int64{both.ID, own.ID, marker.ID, followed.ID}},
+	} {
+		if got := received(t, c.s, c.marker); !equalIDs(got, c.want) {
+			t.Errorf("%s: got chirps %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func equalIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestHubDropsASlowReaderOnly(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 2})
+	alice := storetest.MustCreateUser(t, f.users, "alice")
+	slow := f.subscribe(t, chirper.StreamFilter{})
+	fast := f.subscribe(t, chirper.StreamFilter{})
+	for range 5 {
+		f.post(t, alice)
+		select { // the fast reader keeps up
+		case <-fast.Events():
+		case <-time.After(5 * time.Second):
+			t.Fatal("the fast reader got nothing")
+		}
+	}
+	select {
+	case <-slow.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a reader 3 events behind a buffer of 2 was not dropped")
+	}
+	if !errors.Is(slow.Err(), chirper.ErrStreamSlow) {
+		t.Fatalf("dropped for %v, want ErrStreamSlow", slow.Err())
+	}
+	if st := f.hub.Stats(); st.Streams != 1 || st.Slow != 1 {
+		t.Fatalf("stats %+v, want 1 stream left and 1 dropped", st)
+	}
+	select {
+	case <-fast.Done():
+		t.Fatalf("the fast reader was dropped too: %v", fast.Err())
+	default:
+	}
+}
+
+func TestHubBoundsAndEnds(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 1, Buffer: 10})
+	s := f.subscribe(t, chirper.StreamFilter{})
+	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{}); chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
+		t.Fatalf("a stream past the limit: %v, want EUNAVAILABLE", err)
+	}
+	s.Close()
+	s = f.subscribe(t, chirper.StreamFilter{}) // a closed stream frees its place
+
+	// Changes may have been missed: every stream ends, so that its client
+	// reconnects and replays from the database.
+	f.caches.Reset(false)
+	<-s.Done()
+	if !errors.Is(s.Err(), chirper.ErrStreamMissed) {
+		t.Fatalf("after a reset: %v, want ErrStreamMissed", s.Err())
+	}
+	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{}); chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
+		t.Fatalf("while changes are not heard: %v, want EUNAVAILABLE", err)
+	}
+	f.caches.Reset(true)
+	s = f.subscribe(t, chirper.StreamFilter{})
+	f.hub.Close()
+	<-s.Done()
+	if !errors.Is(s.Err(), chirper.ErrStreamClosed) {
+		t.Fatalf("at shutdown: %v, want ErrStreamClosed", s.Err())
+	}
+	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{}); chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
+		t.Fatalf("after Close: %v, want EUNAVAILABLE", err)
+	}
+}
+
+func TestHubSendsDeletions(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 10})
+	s := f.subscribe(t, chirper.StreamFilter{Tags: []string{"unrelated"}})
+	for range 2 { // heard twice, sent once
+		f.caches.Changed(chirper.Change{Table: chirper.ChangedChirps, ID: 42})
+	}
+	f.caches.Changed(chirper.Change{Table: chirper.ChangedChirps, ID: 43})
+	for _, want := range []int64{42, 43} {
+		select {
+		case ev := <-s.Events():
+			if ev.Chirp != nil || ev.Deleted != want {
+				t.Fatalf("event %+v, want the deletion of %d", ev, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no deletion of %d", want)
+		}
+	}
+}

@@ -1,0 +1,107 @@
+package postgres_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chirper/chirper/pkg/chirper"
+	"github.com/chirper/chirper/pkg/postgres"
+	"github.com/chirper/chirper/pkg/postgres/pgtest"
+	"github.com/chirper/chirper/pkg/storetest"
+)
+
+// TestChangesReachListeners: the triggers announce every new chirp by id
+// (a batch larger than one notification holds, too), and each follow and
+// unfollow by its follower, to ListenForChanges.
+func TestChangesReachListeners(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	caches := chirper.NewCaches(false)
+	var (
+		mu      sync.Mutex
+		newIDs  = map[int64]bool{}
+		batches [][]int64
+		follows []int64
+	)
+	caches.Register(func(ch chirper.Change) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch ch.Table {
+		case chirper.NewChirps:
+			batches = append(batches, ch.IDs)
+			for _, id := range ch.IDs {
+				newIDs[id] = true
+			}
+		case chirper.ChangedFollows:
+			follows = append(follows, ch.ID)
+		}
+	}, func() {})
+	done := make(chan struct{})
+	go func() {
+		postgres.ListenForChanges(ctx, func(context.Context) (string, error) { return dsn, nil }, caches, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); !caches.Live(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening after 10s")
+		}
+	}
+
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	users := postgres.NewUserStore(db)
+	alice := storetest.MustCreateUser(t, users, "alice")
+	storetest.MustCreateUser(t, users, "bob")
+	batch := make([]*chirper.Chirp, 1100)
+	for i := range batch {
+		batch[i] = &chirper.Chirp{AuthorID: alice.ID, Message: "one of many", Tags: []string{}}
+	}
+	if err := postgres.NewChirpStore(db).CreateChirps(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	fs := postgres.NewFollowStore(db)
+	if err := fs.Follow(ctx, alice.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Unfollow(ctx, alice.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		got, nFollows := len(newIDs), len(follows)
+		mu.Unlock()
+		if got == len(batch) && nFollows == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("heard %d of %d new chirps and %d of 2 follow changes", got, len(batch), nFollows)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, c := range batch {
+		if !newIDs[c.ID] {
+			t.Fatalf("chirp %d was not announced", c.ID)
+		}
+	}
+	for _, b := range batches {
+		if len(b) > 500 {
+			t.Fatalf("a notification of %d ids, want at most 500 (NOTIFY holds 8000 bytes)", len(b))
+		}
+	}
+	if follows[0] != alice.ID || follows[1] != alice.ID {
+		t.Fatalf("follow changes named %v, want the follower %d twice", follows, alice.ID)
+	}
+}
