@@ -24,7 +24,7 @@ build: ## build every binary into ./bin
 run: build ## run the standalone server with zero configuration (SQLite and a signing key in ./data)
 	$(BIN)/standalone serve
 
-run-services: build ## run the four services and their gateway on :8080 (starts PostgreSQL unless CHIRPER_DATABASE_URL is set)
+run-services: build ## run the five services and their gateway on :8080 (starts PostgreSQL unless CHIRPER_DATABASE_URL is set)
 	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 

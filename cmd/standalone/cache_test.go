@@ -34,10 +34,15 @@ func within(t *testing.T, what string, since time.Time, ok func() bool) {
 	}
 }
 
-// TestCachesAcrossInstances runs two standalones on one PostgreSQL
-// database: what one changes, the other's caches drop within the bound,
-// also after its listening connection was killed.
-func TestCachesAcrossInstances(t *testing.T) {
+// instancePair is two standalones on one PostgreSQL database.
+type instancePair struct {
+	a, b       *standalone
+	onA, onB   *client.Client
+	db         *sql.DB
+	registered func(name string) (*client.Client, *client.Client)
+}
+
+func startPair(t *testing.T) *instancePair {
 	ctx := context.Background()
 	dbURL := pgtest.NewDatabase(t)
 	_, key, err := ed25519.GenerateKey(rand.Reader)
@@ -49,26 +54,48 @@ func TestCachesAcrossInstances(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"CHIRPER_DATABASE_URL": dbURL, "CHIRPER_SIGNING_KEY": string(pemKey)}
-	a, b := startStandalone(t, env), startStandalone(t, env)
-	onA := client.New(a.URL, apitest.ValidatingClient(t, a.URL))
-	onB := client.New(b.URL, apitest.ValidatingClient(t, b.URL))
-	db, err := sql.Open("postgres", dbURL)
-	if err != nil {
+	p := &instancePair{a: startStandalone(t, env), b: startStandalone(t, env)}
+	p.onA = client.New(p.a.URL, apitest.ValidatingClient(t, p.a.URL))
+	p.onB = client.New(p.b.URL, apitest.ValidatingClient(t, p.b.URL))
+	if p.db, err = sql.Open("postgres", dbURL); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-
-	account := func(name string) (*client.Client, *client.Client) {
+	t.Cleanup(func() { p.db.Close() })
+	// registered registers a user and returns its clients on A and on B.
+	p.registered = func(name string) (*client.Client, *client.Client) {
 		t.Helper()
-		if _, err := onA.Register(ctx, client.Registration{Username: name, Password: "long enough"}); err != nil {
+		if _, err := p.onA.Register(ctx, client.Registration{Username: name, Password: "long enough"}); err != nil {
 			t.Fatal(err)
 		}
-		tok, err := onA.Login(ctx, name, "long enough")
+		tok, err := p.onA.Login(ctx, name, "long enough")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return onA.WithToken(tok.AccessToken), onB.WithToken(tok.AccessToken)
+		return p.onA.WithToken(tok.AccessToken), p.onB.WithToken(tok.AccessToken)
 	}
+	return p
+}
+
+// killListeners ends both instances' listening connections.
+func (p *instancePair) killListeners(t *testing.T) {
+	t.Helper()
+	var n int
+	if err := p.db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 {
+		t.Fatalf("killed %d listening connections, want the 2 instances'", n)
+	}
+}
+
+// TestCachesAcrossInstances runs two standalones on one PostgreSQL
+// database: what one changes, the other's caches drop within the bound,
+// also after its listening connection was killed.
+func TestCachesAcrossInstances(t *testing.T) {
+	ctx := context.Background()
+	p := startPair(t)
+	b, onB, db, account := p.b, p.onB, p.db, p.registered
 	status := func(err error) int {
 		if err == nil {
 			return http.StatusOK
@@ -93,17 +120,7 @@ func TestCachesAcrossInstances(t *testing.T) {
 			t.Fatalf("chirp cache hits went from %v to %v, want one more", hits, got)
 		}
 	}
-	killListeners := func() {
-		t.Helper()
-		var n int
-		if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-			WHERE datname = current_database() AND query LIKE 'LISTEN%'`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n != 2 {
-			t.Fatalf("killed %d listening connections, want the 2 instances'", n)
-		}
-	}
+	killListeners := func() { p.killListeners(t) }
 
 	t.Run("RoleChange", func(t *testing.T) {
 		_, bob := account("bob")

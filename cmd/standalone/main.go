@@ -40,7 +40,7 @@ func main() {
 
 var binary = server.Binary{
 	Name:       "standalone",
-	Groups:     []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp},
+	Groups:     []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp, httpapi.GroupStream},
 	Standalone: true,
 	OpenSQLite: openSQLite,
 }

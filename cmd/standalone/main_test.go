@@ -52,6 +52,7 @@ type standalone struct {
 	Admin string
 	Logs  *syncBuffer
 	Key   ed25519.PrivateKey
+	Stop  context.CancelFunc // as SIGTERM does; the test's end does too
 }
 
 // startStandalone runs the standalone's run in this process with the test
@@ -88,6 +89,7 @@ func startStandalone(t *testing.T, env map[string]string) *standalone {
 		t.Setenv(k, v)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	s.Stop = cancel
 	var runErr error
 	done := make(chan struct{})
 	go func() {

@@ -16,14 +16,18 @@ type Service struct {
 	ReadOnly bool   // reads chirps through the proxy's read-only endpoint
 	MinTasks int    // default minimum of its auto scaling
 	MaxTasks int    // default maximum
+	// Stream: its connections last (live streams), so it scales on the
+	// streams open per task and its targets drain briefly.
+	Stream bool
 }
 
-// Services are the four services, in the order the app stack lists them.
+// Services are the five services, in the order the app stack lists them.
 var Services = []Service{
 	{Name: httpapi.GroupUsers, Logical: "Users", DBUser: "chirper_users", MinTasks: 2, MaxTasks: 6},
 	{Name: httpapi.GroupListChirps, Logical: "ListChirps", DBUser: "chirper_list_chirps", ReadOnly: true, MinTasks: 2, MaxTasks: 20},
 	{Name: httpapi.GroupGetChirp, Logical: "GetChirp", DBUser: "chirper_get_chirp", ReadOnly: true, MinTasks: 2, MaxTasks: 20},
 	{Name: httpapi.GroupCreateChirp, Logical: "CreateChirp", DBUser: "chirper_create_chirp", MinTasks: 2, MaxTasks: 10},
+	{Name: httpapi.GroupStream, Logical: "Stream", DBUser: "chirper_stream", MinTasks: 2, MaxTasks: 20, Stream: true},
 }
 
 // Rule is one listener rule of the load balancer: a path pattern and the

@@ -273,12 +273,32 @@ func TestEveryServiceIsSafeToDeployAndScales(t *testing.T) {
 				if refOf(pp["ScalingTargetId"]) != s.Logical+"ScalableTarget" {
 					continue
 				}
-				spec := pp["TargetTrackingScalingPolicyConfiguration"].(map[string]any)["PredefinedMetricSpecification"].(map[string]any)
-				kinds = append(kinds, spec["PredefinedMetricType"].(string))
+				tracking := pp["TargetTrackingScalingPolicyConfiguration"].(map[string]any)
+				if spec, ok := tracking["PredefinedMetricSpecification"].(map[string]any); ok {
+					kinds = append(kinds, spec["PredefinedMetricType"].(string))
+				} else {
+					spec := tracking["CustomizedMetricSpecification"].(map[string]any)
+					kinds = append(kinds, fmt.Sprintf("%v/%v %v", spec["Namespace"], spec["MetricName"], spec["Dimensions"]))
+				}
 			}
 			sort.Strings(kinds)
-			if want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}; !slices.Equal(kinds, want) {
+			want := []string{"ALBRequestCountPerTarget", "ECSServiceAverageCPUUtilization"}
+			delay := "30"
+			if s.Stream {
+				// A live stream is one request however long it lasts: the
+				// service scales on the streams its tasks report (what
+				// logStreamMetric logs), and drains briefly.
+				want = []string{"Chirper/OpenStreams [map[Name:Service Value:" + s.Name + "]]", "ECSServiceAverageCPUUtilization"}
+				delay = "10"
+				if env := taskEnv(checks.Props(res[s.Logical+"TaskDefinition"])); env["CHIRPER_STREAM_METRIC_INTERVAL"] == "" {
+					t.Errorf("the stream task does not log its open streams (CHIRPER_STREAM_METRIC_INTERVAL)")
+				}
+			}
+			if !slices.Equal(kinds, want) {
 				t.Errorf("scaling policies %v, want %v", kinds, want)
+			}
+			if attrs := fmt.Sprint(tg["TargetGroupAttributes"]); !strings.Contains(attrs, "deregistration_delay.timeout_seconds Value:"+delay+"]") {
+				t.Errorf("target group attributes %s, want a deregistration delay of %s s", attrs, delay)
 			}
 		})
 	}
@@ -347,11 +367,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			td := checks.Props(res[s.Logical+"TaskDefinition"])
 			env := fmt.Sprint(td["ContainerDefinitions"])
-			vars := map[string]string{}
-			for _, e := range td["ContainerDefinitions"].([]any)[0].(map[string]any)["Environment"].([]any) {
-				kv := e.(map[string]any)
-				vars[kv["Name"].(string)] = fmt.Sprint(kv["Value"])
-			}
+			vars := taskEnv(td)
 			// Every service writes, and hears changes, through the writer;
 			// the read services read chirps through the read-only endpoint.
 			want := map[string]string{"CHIRPER_DATABASE_URL": "ProxyEndpoint"}
@@ -453,4 +469,14 @@ func TestDataIsProtected(t *testing.T) {
 	if checks.Props(res["ProxyReadOnlyEndpoint"])["TargetRole"] != "READ_ONLY" {
 		t.Error("no read-only proxy endpoint")
 	}
+}
+
+// taskEnv is the environment of a task definition's container.
+func taskEnv(td map[string]any) map[string]string {
+	vars := map[string]string{}
+	for _, e := range td["ContainerDefinitions"].([]any)[0].(map[string]any)["Environment"].([]any) {
+		kv := e.(map[string]any)
+		vars[kv["Name"].(string)] = fmt.Sprint(kv["Value"])
+	}
+	return vars
 }

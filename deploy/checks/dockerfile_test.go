@@ -28,7 +28,7 @@ func TestDockerfiles(t *testing.T) {
 		t.Run(img.Dockerfile, func(t *testing.T) { checkImage(t, img) })
 	}
 	slices.Sort(services)
-	if want := []string{"create-chirp", "get-chirp", "list-chirps", "users"}; !slices.Equal(services, want) {
+	if want := []string{"create-chirp", "get-chirp", "list-chirps", "stream", "users"}; !slices.Equal(services, want) {
 		t.Fatalf("service Dockerfiles for %v, want %v", services, want)
 	}
 }

@@ -7,13 +7,16 @@ import (
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chirper/chirper/pkg/apitest"
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/gateway"
+	"github.com/chirper/chirper/pkg/httpapi"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
@@ -62,10 +65,10 @@ func TestServicesBehindGateway(t *testing.T) {
 			logs.mu.Unlock()
 		}
 	})
-	if got := len(c.instances); got != 6 {
-		t.Fatalf("%d instances, want 6 (two of each read service)", got)
+	if got := len(c.instances); got != 8 {
+		t.Fatalf("%d instances, want 8 (two of each read service and of the stream)", got)
 	}
-	gw, err := gateway.New(c.upstreams, server.NewLogger(logs, "warn"))
+	gw, err := gateway.New(c.upstreams, server.NewLogger(logs, "warn"), 30*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +95,7 @@ func TestServicesBehindGateway(t *testing.T) {
 		// A dead read instance: its share of requests fails as a 503
 		// problem, never a hang or an HTML page, and the other instance
 		// still serves.
-		victim := c.instances[len(c.instances)-1]
+		victim := c.instances[slices.IndexFunc(c.instances, func(i *instance) bool { return i.group == httpapi.GroupGetChirp })]
 		if err := victim.cmd.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +126,7 @@ func TestGatewayConfigErrors(t *testing.T) {
 		t.Fatalf("two instances of one group: %v %v", up, err)
 	}
 	// Every group of the routing table needs an upstream.
-	if _, err := gateway.New(up, server.NewLogger(io.Discard, "info")); err == nil || !strings.Contains(err.Error(), "no upstream") {
+	if _, err := gateway.New(up, server.NewLogger(io.Discard, "info"), time.Second); err == nil || !strings.Contains(err.Error(), "no upstream") {
 		t.Fatalf("gateway without every group: %v", err)
 	}
 	t.Setenv("CHIRPER_READ_INSTANCES", "0")

@@ -84,7 +84,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		upstreams, ready, stopAll = c.upstreams, c.ready, c.stop
 	}
-	gw, err := gateway.New(upstreams, log)
+	gw, err := gateway.New(upstreams, log, cfg.WriteTimeout)
 	if err != nil {
 		stopAll()
 		return err
@@ -165,8 +165,9 @@ func startCluster(ctx context.Context, cfg *config.Config, local *config.Local, 
 	counts := map[string]int{
 		httpapi.GroupUsers: 1, httpapi.GroupCreateChirp: 1,
 		httpapi.GroupListChirps: local.ReadInstances, httpapi.GroupGetChirp: local.ReadInstances,
+		httpapi.GroupStream: local.ReadInstances,
 	}
-	for _, group := range []string{httpapi.GroupUsers, httpapi.GroupCreateChirp, httpapi.GroupListChirps, httpapi.GroupGetChirp} {
+	for _, group := range []string{httpapi.GroupUsers, httpapi.GroupCreateChirp, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupStream} {
 		for i := range counts[group] {
 			env := []string{
 				"CHIRPER_LOG_LEVEL=" + childLogLevel(cfg.LogLevel),

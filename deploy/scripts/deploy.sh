@@ -38,6 +38,7 @@ stack() { # stack NAME [PARAMETER=VALUE ...]
 scaling=(
   UsersMinTasks="${USERS_MIN_TASKS:-2}" ListChirpsMinTasks="${LIST_CHIRPS_MIN_TASKS:-2}"
   GetChirpMinTasks="${GET_CHIRP_MIN_TASKS:-2}" CreateChirpMinTasks="${CREATE_CHIRP_MIN_TASKS:-2}"
+  StreamMinTasks="${STREAM_MIN_TASKS:-2}"
 )
 
 stack network
@@ -47,13 +48,13 @@ if ! aws cloudformation describe-stacks --stack-name "${env_name}-chirper-app" >
   # app stack is made with no tasks, the migration runs, then they start.
   echo "deploy: first deploy of ${env_name}: the app stack starts with no tasks" >&2
   stack app ImageTag="$tag" CertificateArn="$CERTIFICATE_ARN" \
-    UsersMinTasks=0 ListChirpsMinTasks=0 GetChirpMinTasks=0 CreateChirpMinTasks=0
+    UsersMinTasks=0 ListChirpsMinTasks=0 GetChirpMinTasks=0 CreateChirpMinTasks=0 StreamMinTasks=0
 fi
 deploy/scripts/migrate.sh "$env_name" "$tag"
 stack app ImageTag="$tag" CertificateArn="$CERTIFICATE_ARN" "${scaling[@]}"
 cluster="${env_name}-chirper"
-aws ecs wait services-stable --cluster "$cluster" --services users list-chirps get-chirp create-chirp
-for svc in users list-chirps get-chirp create-chirp; do
+aws ecs wait services-stable --cluster "$cluster" --services users list-chirps get-chirp create-chirp stream
+for svc in users list-chirps get-chirp create-chirp stream; do
   state=$(aws ecs describe-services --cluster "$cluster" --services "$svc" \
     --query 'services[0].deployments[?status==`PRIMARY`].rolloutState | [0]' --output text)
   if [ "$state" != "COMPLETED" ]; then

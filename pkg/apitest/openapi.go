@@ -1,10 +1,13 @@
 package apitest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -23,6 +26,7 @@ type validator struct {
 	tb     testing.TB
 	next   http.RoundTripper
 	router routers.Router
+	doc    *openapi3.T
 }
 
 // ValidatingClient returns an HTTP client for the API at baseURL whose every
@@ -42,7 +46,7 @@ func ValidatingClient(tb testing.TB, baseURL string) *http.Client {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &http.Client{Transport: &validator{tb: tb, next: http.DefaultTransport, router: router}}
+	return &http.Client{Transport: &validator{tb: tb, next: http.DefaultTransport, router: router, doc: doc}}
 }
 
 func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -79,6 +83,9 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if routeErr == nil && resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") == "text/event-stream" {
+		return v.stream(req, input, reqErr, resp), nil
+	}
 	respBody, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
@@ -113,4 +120,77 @@ func (v *validator) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// stream checks a live stream's answer without waiting for its end: the
+// status and headers at once, and each event's data as it is read.
+func (v *validator) stream(req *http.Request, input *openapi3filter.RequestValidationInput, reqErr error, resp *http.Response) *http.Response {
+	where := req.Method + " " + req.URL.RequestURI()
+	if reqErr != nil {
+		v.tb.Errorf("openapi: %s breaks the document (%v) but was accepted with %d", where, reqErr, resp.StatusCode)
+	}
+	out := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: input, Status: resp.StatusCode, Header: resp.Header, Body: http.NoBody,
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, ExcludeResponseBody: true},
+	}
+	if err := openapi3filter.ValidateResponse(req.Context(), out); err != nil {
+		v.tb.Errorf("openapi: the answer to %s breaks the document: %v", where, err)
+	}
+	if _, ok := input.Route.Operation.Responses.Status(http.StatusOK).Value.Content["text/event-stream"]; !ok {
+		v.tb.Errorf("openapi: %s answered text/event-stream, which the document does not say", where)
+	}
+	pr, pw := io.Pipe()
+	body := resp.Body
+	go func() {
+		err := v.checkEvents(where, io.TeeReader(body, pw))
+		pw.CloseWithError(err)
+	}()
+	resp.Body = &pipeBody{PipeReader: pr, upstream: body}
+	return resp
+}
+
+// pipeBody is a live stream's body as the caller reads it; closing it
+// closes the connection too.
+type pipeBody struct {
+	*io.PipeReader
+	upstream io.Closer
+}
+
+func (b *pipeBody) Close() error {
+	b.upstream.Close()
+	return b.PipeReader.Close()
+}
+
+// eventSchemas are the schemas of the data of each event type.
+var eventSchemas = map[string]string{"chirp": "Chirp", "delete": "StreamDelete"}
+
+// checkEvents reads server-sent events and checks each one's data against
+// the schema of its type, until the stream ends.
+func (v *validator) checkEvents(where string, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	event, data := "", ""
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			event = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		case line == "" && event != "":
+			name, ok := eventSchemas[event]
+			var value any
+			switch {
+			case !ok:
+				v.tb.Errorf("openapi: %s sent an event of an undocumented type %q", where, event)
+			case json.Unmarshal([]byte(data), &value) != nil:
+				v.tb.Errorf("openapi: %s sent a %s event whose data is not JSON: %q", where, event, data)
+			default:
+				if err := v.doc.Components.Schemas[name].Value.VisitJSON(value); err != nil {
+					v.tb.Errorf("openapi: %s sent a %s event that breaks the %s schema: %v", where, event, name, err)
+				}
+			}
+			event, data = "", ""
+		}
+	}
+	return sc.Err()
 }

@@ -344,12 +344,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	if resp.Status >= 400 {
-		p := &Problem{Status: resp.Status, Header: resp.Header}
-		if err := json.Unmarshal(resp.Body, p); err != nil {
-			p.Title, p.Detail = http.StatusText(resp.Status), string(resp.Body)
-		}
-		p.Status = resp.Status
-		return p
+		return newProblem(resp)
 	}
 	if out == nil || resp.Status == http.StatusNoContent {
 		return nil
@@ -358,4 +353,14 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("chirper: decoding a %d answer: %w", resp.Status, err)
 	}
 	return nil
+}
+
+// newProblem reads the problem details of a failed answer.
+func newProblem(resp *Response) *Problem {
+	p := &Problem{Status: resp.Status, Header: resp.Header}
+	if err := json.Unmarshal(resp.Body, p); err != nil {
+		p.Title, p.Detail = http.StatusText(resp.Status), string(resp.Body)
+	}
+	p.Status = resp.Status
+	return p
 }

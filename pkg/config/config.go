@@ -71,6 +71,12 @@ type Config struct {
 	CacheSize   int           `envconfig:"CACHE_SIZE" default:"10000" desc:"entries in each cache (verified tokens, users, encoded chirps); each entry is under 1 KiB"`
 	DBTimeout   time.Duration `envconfig:"DB_TIMEOUT" default:"5s" desc:"deadline of each request's database work (then 503), so that a slow query cannot hold a pool connection after its client is gone; 0 for none"`
 
+	StreamMaxConnections int           `envconfig:"STREAM_MAX_CONNECTIONS" default:"1000" desc:"live streams one process holds at once; more are answered 503 (each holds a goroutine and its buffer, some 20 KiB)"`
+	StreamBuffer         int           `envconfig:"STREAM_BUFFER" default:"256" desc:"events queued for one live stream; a reader further behind is disconnected (it reconnects with Last-Event-ID)"`
+	StreamHeartbeat      time.Duration `envconfig:"STREAM_HEARTBEAT" default:"15s" desc:"a comment on every idle live stream this often, well inside the load balancer's idle timeout (60 s)"`
+	StreamReplay         int           `envconfig:"STREAM_REPLAY" default:"100" desc:"chirps a reconnecting stream replays at most after its Last-Event-ID (1 to 100)"`
+	StreamMetricInterval time.Duration `envconfig:"STREAM_METRIC_INTERVAL" default:"0s" desc:"how often the open live streams are logged as a CloudWatch embedded metric (Chirper/OpenStreams by Service), which the stream service's auto scaling tracks; 0 for never"`
+
 	SSMPath         string `envconfig:"SSM_PATH" desc:"SSM Parameter Store path (such as /chirper/prod/users) whose parameters, decrypted, fill the variables the environment does not set"`
 	DatabaseIAMAuth bool   `envconfig:"DATABASE_IAM_AUTH" default:"false" desc:"sign in to PostgreSQL (RDS Proxy) with a fresh IAM token per connection instead of a password; region from AWS_REGION"`
 }
@@ -133,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WriteBatchTimeout <= 0 {
 		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH_TIMEOUT must be positive"))
+	}
+	if c.StreamMaxConnections < 0 || c.StreamBuffer < 1 || c.StreamHeartbeat <= 0 || c.StreamReplay < 1 || c.StreamReplay > 100 || c.StreamMetricInterval < 0 {
+		errs = append(errs, errors.New("CHIRPER_STREAM_MAX_CONNECTIONS must be 0 or more, CHIRPER_STREAM_BUFFER 1 or more, CHIRPER_STREAM_HEARTBEAT positive, CHIRPER_STREAM_REPLAY 1 to 100 and CHIRPER_STREAM_METRIC_INTERVAL 0 or more"))
 	}
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)

@@ -13,6 +13,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"sync/atomic"
+	"time"
 
 	"github.com/chirper/chirper/pkg/httpapi"
 )
@@ -24,8 +25,10 @@ type Upstreams map[string][]*url.URL
 // New returns a handler that sends each request of the routing table to an
 // instance of the service that owns it, in turn. Requests the table does not
 // know are answered here: 404, or 405 with Allow. Every request gets an
-// X-Request-Id, which the services keep.
-func New(upstreams Upstreams, log *slog.Logger) (http.Handler, error) {
+// X-Request-Id, which the services keep. Live streams pass through as they
+// come (ReverseProxy flushes text/event-stream at once), outliving the
+// server's timeouts: each of their writes gets writeTimeout instead.
+func New(upstreams Upstreams, log *slog.Logger, writeTimeout time.Duration) (http.Handler, error) {
 	proxies := make(map[string]http.Handler)
 	groups := make(map[string]httpapi.Group)
 	for _, route := range httpapi.Routes {
@@ -39,7 +42,11 @@ func New(upstreams Upstreams, log *slog.Logger) (http.Handler, error) {
 			groups[route.Group] = g
 			proxies[route.Group] = newProxy(targets, log)
 		}
-		g.Handlers[route.Method+" "+route.Path] = proxies[route.Group]
+		h := proxies[route.Group]
+		if route.Path == httpapi.StreamPath {
+			h = longLived(h, writeTimeout)
+		}
+		g.Handlers[route.Method+" "+route.Path] = h
 	}
 	list := make([]httpapi.Group, 0, len(groups))
 	for _, g := range groups {
@@ -83,3 +90,30 @@ func newProxy(targets []*url.URL, log *slog.Logger) http.Handler {
 		},
 	}
 }
+
+// longLived lifts the server's read and write deadlines off a request that
+// lasts as long as its client reads, and bounds each write instead, so that
+// a client that stops reading is still let go.
+func longLived(next http.Handler, writeTimeout time.Duration) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		_ = rc.SetReadDeadline(time.Time{})
+		next.ServeHTTP(&deadlineWriter{ResponseWriter: w, rc: rc, timeout: writeTimeout}, r)
+	})
+}
+
+// deadlineWriter sets a write deadline before each write.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineWriter) Write(b []byte) (int, error) {
+	if err := d.rc.SetWriteDeadline(time.Now().Add(d.timeout)); err != nil {
+		return 0, err
+	}
+	return d.ResponseWriter.Write(b)
+}
+
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }

@@ -340,8 +340,8 @@ func handleChirpCreate(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 			if err := chirps.CreateChirp(r.Context(), c); err != nil {
 				return nil, err
 			}
-			if caches != nil { // the poster reads their chirp in the lists at once
-				caches.Changed(chirper.Change{Table: chirper.NewChirps})
+			if caches != nil { // the poster reads their chirp in the lists, and streams carry it, at once
+				caches.Changed(chirper.Change{Table: chirper.NewChirps, IDs: []int64{c.ID}})
 			}
 			return &created{location: "/v1/chirps/" + itoa(c.ID), answer: newChirpResponse(c)}, nil
 		})

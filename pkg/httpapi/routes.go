@@ -6,6 +6,7 @@ const (
 	GroupListChirps  = "list-chirps"
 	GroupGetChirp    = "get-chirp"
 	GroupCreateChirp = "create-chirp"
+	GroupStream      = "stream"
 )
 
 // Route is one row of the routing table: a method and path template and the
@@ -43,6 +44,8 @@ var Routes = []Route{
 
 	{GroupCreateChirp, "POST", "/v1/chirps"},
 	{GroupCreateChirp, "DELETE", "/v1/chirps/{id:[0-9]+}"},
+
+	{GroupStream, "GET", StreamPath},
 }
 
 // methods are the HTTP methods the route answers: HEAD too for a GET.

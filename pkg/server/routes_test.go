@@ -17,7 +17,7 @@ import (
 	"github.com/chirper/chirper/pkg/server"
 )
 
-var groups = []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp}
+var groups = []string{httpapi.GroupUsers, httpapi.GroupListChirps, httpapi.GroupGetChirp, httpapi.GroupCreateChirp, httpapi.GroupStream}
 
 // TestServicesServeTheirRoutesOnly walks the routing table against each
 // service's own router: every route of its group reaches a handler, every

@@ -138,17 +138,18 @@ func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) 
 		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch, cfg.WriteBatchTimeout)
 	}
 	bg := startJobs()
-	handler, reg, err := buildAPI(b, cfg, log, st, bg)
+	api, err := buildAPI(b, cfg, log, st, bg)
 	if err != nil {
 		bg.stop()
 		st.Close()
 		return nil, err
 	}
 	closeApp := func() error {
+		api.endStreams()
 		bg.stop()
 		return st.Close()
 	}
-	return New(cfg, log, reg, App{Handler: handler, Ready: st.Ping, Close: closeApp}), nil
+	return New(cfg, log, api.reg, App{Handler: api.handler, Ready: st.Ping, Shutdown: api.endStreams, Close: closeApp}), nil
 }
 
 // jobs are a process's background loops (limiter sweeps, the refresh-token
@@ -236,19 +237,34 @@ func purge(ctx context.Context, log *slog.Logger, what string, batch func(contex
 	}
 }
 
-func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jobs) (http.Handler, *prometheus.Registry, error) {
+// api is a binary's API and what it needs from the process.
+type api struct {
+	handler http.Handler
+	reg     *prometheus.Registry
+	hubs    []*chirper.Hub
+}
+
+// endStreams ends the live streams, which would otherwise outlast any
+// grace period: each asks its client to reconnect (to another instance).
+func (a *api) endStreams() {
+	for _, h := range a.hubs {
+		h.Close()
+	}
+}
+
+func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jobs) (*api, error) {
 	signingKey, publicKeys, err := loadKeys(b, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	keys, err := auth.NewVerifier(publicKeys, cfg.Issuer, cfg.Audience)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	verifier := chirper.NewCachedVerifier(keys, cfg.CacheSize, func() int64 { return time.Now().UnixNano() })
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	caches := st.listenForChanges(cfg, log, bg)
 	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
@@ -267,13 +283,14 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 			})
 		})
 	}
+	a := &api{reg: reg}
 	var groups []httpapi.Group
 	for _, name := range b.Groups {
 		switch name {
 		case httpapi.GroupUsers:
 			passwords, err := auth.NewPasswords(cfg.BcryptCost)
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			signer := auth.NewSigner(signingKey, cfg.Issuer, cfg.Audience, cfg.AccessTokenTTL)
 			sessions := auth.NewSessions(st.Tokens, cfg.RefreshTokenTTL)
@@ -294,8 +311,24 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:
 			groups = append(groups, httpapi.CreateChirpGroup(log, st.Chirps, st.Users, st.Keys, caches))
+		case httpapi.GroupStream:
+			// New chirps are read from the primary, which announced them:
+			// a replica may not have them yet.
+			hub := chirper.NewHub(st.Chirps, st.Follows, caches, chirper.HubOptions{
+				MaxStreams: cfg.StreamMaxConnections, Buffer: cfg.StreamBuffer, Timeout: dbTimeout(cfg),
+			}, log)
+			a.hubs = append(a.hubs, hub)
+			registerHubMetrics(reg, hub)
+			if cfg.StreamMetricInterval > 0 {
+				bg.every(cfg.StreamMetricInterval, func(context.Context) { logStreamMetric(log, b.Name, hub) })
+			}
+			groups = append(groups, httpapi.StreamGroup(log, hub, st.Chirps, st.Users, httpapi.StreamOptions{
+				Heartbeat: cfg.StreamHeartbeat, Replay: cfg.StreamReplay, Retry: 2 * time.Second,
+				WriteTimeout: cfg.WriteTimeout, DBTimeout: dbTimeout(cfg),
+			}))
 		default:
-			return nil, nil, fmt.Errorf("server: unknown endpoint group %q", name)
+			a.endStreams()
+			return nil, fmt.Errorf("server: unknown endpoint group %q", name)
 		}
 	}
 	h, err := httpapi.NewHandler(httpapi.Options{
@@ -307,7 +340,50 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 		AccessLog: httpapi.AccessLog{Every: cfg.AccessLog, Slow: cfg.SlowRequest},
 		DBTimeout: cfg.DBTimeout,
 	}, groups...)
-	return h, reg, err
+	if err != nil {
+		a.endStreams()
+		return nil, err
+	}
+	a.handler = h
+	return a, nil
+}
+
+// dbTimeout bounds the database reads that no request deadline covers.
+func dbTimeout(cfg *config.Config) time.Duration {
+	if cfg.DBTimeout > 0 {
+		return cfg.DBTimeout
+	}
+	return 5 * time.Second
+}
+
+// logStreamMetric logs the open streams as a CloudWatch embedded metric
+// (namespace Chirper, metric OpenStreams, dimension Service), which the
+// stream service's auto scaling tracks: a live stream is one request
+// however long it lasts, so no request count says how loaded its process
+// is, and an idle stream costs no CPU.
+func logStreamMetric(log *slog.Logger, service string, hub *chirper.Hub) {
+	type metric struct{ Name, Unit string }
+	type directive struct {
+		Namespace  string
+		Dimensions [][]string
+		Metrics    []metric
+	}
+	log.Info("open streams",
+		slog.Group("_aws",
+			slog.Int64("Timestamp", time.Now().UnixMilli()),
+			slog.Any("CloudWatchMetrics", []directive{{"Chirper", [][]string{{"Service"}}, []metric{{"OpenStreams", "Count"}}}}),
+		),
+		slog.String("Service", service),
+		slog.Int("OpenStreams", hub.Stats().Streams))
+}
+
+func registerHubMetrics(reg prometheus.Registerer, hub *chirper.Hub) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "chirper", Name: "streams", Help: "Live streams open now (at most CHIRPER_STREAM_MAX_CONNECTIONS).",
+	}, func() float64 { return float64(hub.Stats().Streams) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "chirper", Name: "streams_slow_total", Help: "Live streams closed because their reader fell CHIRPER_STREAM_BUFFER events behind.",
+	}, func() float64 { return float64(hub.Stats().Slow) }))
 }
 
 // loadKeys loads the signing key (only a binary serving the users group

@@ -27,7 +27,10 @@ import (
 type App struct {
 	Handler http.Handler                // the API
 	Ready   func(context.Context) error // is the database reachable?
-	Close   func() error                // after the last request: flush, close the database
+	// Shutdown, when shutdown begins, ends the requests that would never
+	// end by themselves (live streams); nil for none.
+	Shutdown func()
+	Close    func() error // after the last request: flush, close the database
 }
 
 // Server runs an App until its context ends.
@@ -99,6 +102,9 @@ func New(cfg *config.Config, log *slog.Logger, reg *prometheus.Registry, app App
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if app.Shutdown != nil {
+		s.public.RegisterOnShutdown(app.Shutdown)
 	}
 	admin := http.NewServeMux()
 	s.health(admin)

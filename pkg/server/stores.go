@@ -134,9 +134,11 @@ func (st *Stores) listenForChanges(cfg *config.Config, log *slog.Logger, bg *job
 	if st.primaryDSN == nil {
 		caches := chirper.NewCaches(true)
 		st.Users = chirper.NewCachedUsers(st.Users, caches, 0)
+		st.Follows = chirper.NewReportedFollows(st.Follows, caches)
 		return caches
 	}
 	caches := chirper.NewCaches(false)
+	st.Follows = chirper.NewReportedFollows(st.Follows, caches)
 	bg.run(func(ctx context.Context) { postgres.ListenForChanges(ctx, st.primaryDSN, caches, log) })
 	users := chirper.NewCachedUsers(st.Users, caches, cfg.CacheSize)
 	st.Users = users
