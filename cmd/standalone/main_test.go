@@ -508,6 +508,7 @@ func TestREADMESession(t *testing.T) {
 	for _, want := range []string{
 		`"username":"alice"`, `"message":"Hello, #chirper!","tags":["intro","chirper"]`,
 		`"next_cursor":"`, "Etag: ", "HTTP/1.1 204 No Content",
+		"event: chirp\ndata: {\"id\":\"4\"", `"message":"Live on the #chirper stream"`,
 		`"title":"Not Found","status":404,"detail":"chirp not found","instance":"/v1/chirps/1"`,
 	} {
 		if !strings.Contains(string(out), want) {
