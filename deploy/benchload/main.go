@@ -48,12 +48,13 @@ func main() {
 	duration := flag.Duration("d", 10*time.Second, "length of each measurement")
 	sizes := flag.String("sizes", "10000,1000000", "chirps in the PostgreSQL runs")
 	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run")
+	withSQLite := flag.Bool("sqlite", true, "measure the standalone on SQLite")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
-	b := &bench{duration: *duration, profiles: *profiles}
+	b := &bench{duration: *duration, profiles: *profiles, sqlite: *withSQLite}
 	if err := b.run(strings.Split(*sizes, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
@@ -81,6 +82,7 @@ func serveBare(addr string) {
 type bench struct {
 	duration time.Duration
 	profiles string
+	sqlite   bool
 	work     string
 	rows     []row
 	limits   map[string]float64 // per second, by name
@@ -125,6 +127,9 @@ func (b *bench) run(sizes []string) error {
 		return err
 	}
 	for _, s := range sizes {
+		if strings.TrimSpace(s) == "" { // -sizes '': the timelines alone
+			continue
+		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
 			return fmt.Errorf("-sizes: %w", err)
@@ -136,8 +141,10 @@ func (b *bench) run(sizes []string) error {
 	if err := b.timelines(standalone, base); err != nil {
 		return err
 	}
-	if err := b.chirperOnSQLite(standalone); err != nil {
-		return err
+	if b.sqlite {
+		if err := b.chirperOnSQLite(standalone); err != nil {
+			return err
+		}
 	}
 	b.print(os.Stdout)
 	return nil
@@ -340,10 +347,12 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 	return nil
 }
 
-// timelines measures home timelines on 1,000,000 chirps by 10,000 users, of
-// a reader who follows 1,000 of them and of one who follows 10, against a
-// tag page read from the database (a cursor keeps it out of the page
-// cache), as their cost ratio.
+// timelines measures home timelines on 1,000,000 chirps by 10,000 users,
+// against a tag page read from the database (a cursor keeps it out of the
+// page cache), as their cost ratio: of a reader who follows 1,000 users
+// spread over all (every tenth), of one who follows 10, and of one who
+// follows a block of 1,000 consecutive users, whom the round-robin seed
+// makes silent for the newest 9,000 chirps (the worst case of a walk).
 func (b *bench) timelines(standalone, base string) error {
 	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
 	db, dsn, err := seeded(base, "chirper_load_timeline", 10_000, 1_000_000)
@@ -354,8 +363,9 @@ func (b *bench) timelines(standalone, base string) error {
 	ctx := context.Background()
 	if _, err := db.ExecContext(ctx, `
 		INSERT INTO follows (follower_id, followee_id)
-		SELECT 1, i FROM generate_series(2, 1001) AS i
-		UNION ALL SELECT 2, i FROM generate_series(3, 12) AS i`); err != nil {
+		SELECT 1, 10 * i FROM generate_series(1, 1000) AS i
+		UNION ALL SELECT 2, i FROM generate_series(3, 12) AS i
+		UNION ALL SELECT 3, i FROM generate_series(4, 1003) AS i`); err != nil {
 		return err
 	}
 	p, err := b.start(standalone, map[string]string{"CHIRPER_DATABASE_URL": dsn})
@@ -363,7 +373,7 @@ func (b *bench) timelines(standalone, base string) error {
 		return err
 	}
 	defer p.stop()
-	tokens, err := login(p.url, 2, password)
+	tokens, err := login(p.url, 3, password)
 	if err != nil {
 		return err
 	}
@@ -373,7 +383,7 @@ func (b *bench) timelines(standalone, base string) error {
 		return err
 	}
 	b.limits["tag page"] = tag.rate
-	for i, name := range []string{"following 1,000", "following 10"} {
+	for i, name := range []string{"following 1,000", "following 10", "following a silent block of 1,000"} {
 		script := fmt.Sprintf("wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", tokens[i])
 		r, err := b.wrk(p, "PostgreSQL 1M, 10k users: timeline, "+name, "tag page", 64, p.url+"/v1/timeline?limit=20", script)
 		if err != nil {

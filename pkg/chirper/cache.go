@@ -272,6 +272,58 @@ func (u *CachedUsers) DeleteUser(ctx context.Context, id int64) error {
 	return u.UserStore.DeleteUser(ctx, id)
 }
 
+// CachedFollowing knows whom the recent readers of home timelines follow,
+// kept right by caches: a follow or an unfollow (ChangedFollows, also by
+// the cascade of a deletion) drops the follower's entry.
+type CachedFollowing struct {
+	follows FollowStore
+	caches  *Caches
+	lru     *LRU[int64, []int64]
+}
+
+// NewCachedFollowing caches the follows of up to size readers.
+func NewCachedFollowing(follows FollowStore, caches *Caches, size int) *CachedFollowing {
+	c := &CachedFollowing{follows: follows, caches: caches, lru: NewLRU[int64, []int64](size)}
+	caches.Register(func(ch Change) {
+		if ch.Table == ChangedFollows || ch.Table == ChangedUsers {
+			c.lru.Delete(ch.ID)
+		}
+	}, c.lru.Clear)
+	return c
+}
+
+// MaxCachedFollowing is how many follows a reader may have at most for
+// CachedFollowing to keep them: 8 KiB an entry.
+const MaxCachedFollowing = 1000
+
+// FollowingIDs returns the ids of the users that user follows, or nil when
+// they are more than MaxCachedFollowing (the store reads them then).
+func (c *CachedFollowing) FollowingIDs(ctx context.Context, user int64) ([]int64, error) {
+	live := c.caches.Live()
+	gen := c.lru.Generation()
+	if live {
+		if ids, ok := c.lru.Get(user); ok {
+			return ids, nil
+		}
+	}
+	ids, err := c.follows.FollowingIDs(ctx, user)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(ids) > MaxCachedFollowing:
+		return nil, nil
+	case ids == nil:
+		ids = []int64{}
+	}
+	if live {
+		c.lru.PutAt(user, ids, gen)
+	}
+	return ids, nil
+}
+
+// Stats returns the cache's counts, for its metrics.
+func (c *CachedFollowing) Stats() CacheStats { return c.lru.Stats() }
+
 // CachedVerifier is a TokenVerifier that verifies each token once: a token
 // that verified is answered from the cache until it expires. The keys that
 // verify tokens are fixed for the life of the process, so a verdict cannot

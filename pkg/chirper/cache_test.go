@@ -2,6 +2,7 @@ package chirper_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -92,5 +93,57 @@ func TestCachedUsersBypassedWhileNotLive(t *testing.T) {
 	users.FindUserByID(ctx, u.ID)
 	if s := users.Cache().Stats(); s.Hits != 1 {
 		t.Fatalf("hits %d after the feed came back, want 1: the second lookup", s.Hits)
+	}
+}
+
+func TestCachedFollowing(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitetest.MustOpenDB(t)
+	users := sqlite.NewUserStore(db)
+	caches := chirper.NewCaches(true)
+	follows := chirper.NewReportedFollows(sqlite.NewFollowStore(db), caches)
+	cache := chirper.NewCachedFollowing(follows, caches, 10)
+	alice := storetest.MustCreateUser(t, users, "alice")
+	storetest.MustCreateUser(t, users, "bob")
+	following := func() []int64 {
+		t.Helper()
+		ids, err := cache.FollowingIDs(ctx, alice.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ids
+	}
+	if ids := following(); ids == nil || len(ids) != 0 {
+		t.Fatalf("no follows: %v, want an empty list (known), not nil", ids)
+	}
+	if err := follows.Follow(ctx, alice.ID, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	if ids := following(); len(ids) != 1 {
+		t.Fatalf("after a follow: %v, want bob", ids)
+	}
+	following()
+	if s := cache.Stats(); s.Hits != 1 {
+		t.Fatalf("stats %+v, want the second read after the follow from the cache", s)
+	}
+	// Another process's unfollow, heard as a change.
+	if _, err := db.ExecContext(ctx, `DELETE FROM follows`); err != nil {
+		t.Fatal(err)
+	}
+	caches.Changed(chirper.Change{Table: chirper.ChangedFollows, ID: alice.ID})
+	if ids := following(); len(ids) != 0 {
+		t.Fatalf("after an unfollow elsewhere: %v, want none", ids)
+	}
+
+	// Too many to keep: nil, so that the store reads them itself.
+	for i := range chirper.MaxCachedFollowing + 1 {
+		u := storetest.MustCreateUser(t, users, fmt.Sprint("star_", i))
+		if _, err := db.ExecContext(ctx, `INSERT INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, 0)`, alice.ID, u.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	caches.Changed(chirper.Change{Table: chirper.ChangedFollows, ID: alice.ID})
+	if ids := following(); ids != nil {
+		t.Fatalf("%d follows: %d ids, want nil", chirper.MaxCachedFollowing+1, len(ids))
 	}
 }

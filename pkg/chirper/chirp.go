@@ -129,6 +129,10 @@ type ChirpFilter struct {
 	// HomeOf, when set, keeps the chirps of this user and of the users they
 	// follow: their home timeline.
 	HomeOf int64
+	// Following, when not nil, are the users HomeOf follows, as the caller
+	// knows them now (CachedFollowing): a store may use them rather than
+	// read the follows.
+	Following []int64
 }
 
 // Limits of a full-text search.

@@ -47,13 +47,13 @@ type pageResponse struct {
 }
 
 // ListChirpsGroup is the list-chirps endpoint group: lists, counts and the
-// API document. pages may be nil.
-func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache) Group {
+// API document. pages and following may be nil.
+func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache, following *chirper.CachedFollowing) Group {
 	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
 		"GET /v1/chirps":                  handleChirpList(log, chirps, nil, pages),
 		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users, pages),
 		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
-		"GET /v1/timeline":                handleTimeline(log, chirps, users),
+		"GET /v1/timeline":                handleTimeline(log, chirps, users, following),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
 	}}
 }
@@ -107,8 +107,9 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 
 // handleTimeline lists the caller's home timeline: their chirps and those
 // of the users they follow, with the filters of a list. It is read at each
-// request (fan-out on read), so a follow or an unfollow shows at once.
-func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore) http.Handler {
+// request (fan-out on read), so a follow or an unfollow shows at once;
+// whom the caller follows comes from following, when set.
+func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, following *chirper.CachedFollowing) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		me := requireUser(w, r, log, users)
 		if me == nil {
@@ -120,6 +121,13 @@ func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.U
 			return
 		}
 		f.HomeOf = me.ID
+		if following != nil {
+			var err error
+			if f.Following, err = following.FollowingIDs(r.Context(), me.ID); err != nil {
+				writeError(w, r, log, err)
+				return
+			}
+		}
 		if answer, ok := listPage(w, r, log, chirps, f); ok {
 			answer.write(w)
 		}

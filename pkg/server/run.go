@@ -270,8 +270,10 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
 	// A first page is some 5 KiB: a tenth as many as of the others.
 	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
+	// At most 8 KiB an entry (chirper.MaxCachedFollowing): a tenth as many.
+	following := chirper.NewCachedFollowing(st.Follows, caches, max(cfg.CacheSize/10, 100))
 	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
-		namedCache{"pages", pageCache.Stats})
+		namedCache{"pages", pageCache.Stats}, namedCache{"following", following.Stats})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
@@ -306,7 +308,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				})
 			})
 		case httpapi.GroupListChirps:
-			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache))
+			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache, following))
 		case httpapi.GroupGetChirp:
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:

@@ -111,6 +111,10 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		if err != nil || !slices.Equal(following, followed) {
 			t.Fatalf("FollowingIDs: %v, %v; want the 120 followed %v", following, err, followed)
 		}
+		got = walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, Following: following, Limit: 7})
+		if !reflect.DeepEqual(ids(got), want) {
+			t.Fatalf("home of a reader of 120, follows known: %v, want %v", ids(got), want)
+		}
 	})
 	s := open(t)
 	fx := newFixture(t, s)
@@ -150,6 +154,23 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		{"HomeSearch", chirper.ChirpFilter{HomeOf: fx.ann, Words: []string{"apple"}}},
 		{"HomeTag", chirper.ChirpFilter{HomeOf: fx.ann, Tags: []string{"db"}}},
 		{"HomeOfNoOne", chirper.ChirpFilter{HomeOf: fx.ann + 1000}},
+	}
+	// A home timeline whose caller knows the follows (a cache) must list
+	// the same.
+	for _, tc := range filters {
+		if tc.f.HomeOf == 0 {
+			continue
+		}
+		f := tc.f
+		following, err := s.Follows.FollowingIDs(ctx, f.HomeOf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Following = append([]int64{}, following...)
+		filters = append(filters, struct {
+			name string
+			f    chirper.ChirpFilter
+		}{tc.name + "KnownFollows", f})
 	}
 	for _, tc := range filters {
 		t.Run(tc.name, func(t *testing.T) {
