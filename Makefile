@@ -11,6 +11,10 @@ CFN_SPEC_PKG := @aws-cdk/aws-service-spec@0.1.216
 # Run in its own module: its YAML library clashes with compose-go's.
 ACTIONLINT   := github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.gz
+# The OpenAPI linters, pinned; installed into bin/ by make lint.
+OAS_LINT_PKGS := @redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3
+OAS_LINT      := $(BIN)/oas-lint/node_modules/.bin
+API_DOC       := pkg/httpapi/openapi.yaml
 
 .DEFAULT_GOAL := help
 .PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean
@@ -80,13 +84,18 @@ up-services: keys ## docker compose: PostgreSQL, the four services and the gatew
 down: ## docker compose: stop everything (the PostgreSQL volume stays)
 	$(COMPOSE) --profile standalone --profile services down
 
-lint: ## check formatting (gofmt) and vet the code
+lint: $(OAS_LINT)/spectral ## check formatting (gofmt), vet the code, lint the workflows and the OpenAPI document (redocly, spectral: no errors, no warnings)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags faults ./deploy/faults/
 	cd $(CHECKS) && $(GO) vet ./...
 	$(GO) run $(ACTIONLINT) .github/workflows/*.yml
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OAS_LINT)/redocly lint --config pkg/httpapi/redocly.yaml $(API_DOC)
+	$(OAS_LINT)/spectral lint --fail-severity=warn -r pkg/httpapi/.spectral.yaml $(API_DOC)
+
+$(OAS_LINT)/spectral:
+	npm install --no-audit --no-fund --silent --prefix $(BIN)/oas-lint $(OAS_LINT_PKGS)
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

@@ -161,8 +161,18 @@ func (b *pipeBody) Close() error {
 	return b.PipeReader.Close()
 }
 
-// eventSchemas are the schemas of the data of each event type.
-var eventSchemas = map[string]string{"chirp": "Chirp", "delete": "StreamDelete"}
+// eventSchema is the documented schema of an event type's data; nil for
+// an undocumented type.
+func (v *validator) eventSchema(event string) *openapi3.Schema {
+	switch event {
+	case "chirp":
+		return v.doc.Components.Schemas["Chirp"].Value
+	case "delete": // {"id": <ID>}, as the stream's description says
+		return openapi3.NewObjectSchema().WithPropertyRef("id", v.doc.Components.Schemas["ID"]).
+			WithRequired([]string{"id"}).WithoutAdditionalProperties()
+	}
+	return nil
+}
 
 // checkEvents reads server-sent events and checks each one's data against
 // the schema of its type, until the stream ends.
@@ -177,16 +187,16 @@ func (v *validator) checkEvents(where string, r io.Reader) error {
 		case strings.HasPrefix(line, "data: "):
 			data = strings.TrimPrefix(line, "data: ")
 		case line == "" && event != "":
-			name, ok := eventSchemas[event]
+			schema := v.eventSchema(event)
 			var value any
 			switch {
-			case !ok:
+			case schema == nil:
 				v.tb.Errorf("openapi: %s sent an event of an undocumented type %q", where, event)
 			case json.Unmarshal([]byte(data), &value) != nil:
 				v.tb.Errorf("openapi: %s sent a %s event whose data is not JSON: %q", where, event, data)
 			default:
-				if err := v.doc.Components.Schemas[name].Value.VisitJSON(value); err != nil {
-					v.tb.Errorf("openapi: %s sent a %s event that breaks the %s schema: %v", where, event, name, err)
+				if err := schema.VisitJSON(value); err != nil {
+					v.tb.Errorf("openapi: %s sent a %s event that breaks its schema: %v", where, event, err)
 				}
 			}
 			event, data = "", ""
