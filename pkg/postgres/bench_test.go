@@ -12,6 +12,7 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
+	"github.com/chirper/chirper/pkg/storetest"
 )
 
 // BenchmarkListChirps measures the newest page of each list shape at two
@@ -100,4 +101,45 @@ func seededDB(b *testing.B, size int) *postgres.DB {
 	}
 	seeded.Store(size, db)
 	return db
+}
+
+// BenchmarkCreateChirps writes batches of 64 chirps (the write batcher's
+// default) with the trigger that announces their ids to live streams
+// (migration 00009, trigger=ids) and with the one before it, which said
+// only that chirps were added (trigger=flag): what telling streams costs.
+func BenchmarkCreateChirps(b *testing.B) {
+	db := pgtest.MustOpenDB(b)
+	ctx := context.Background()
+	author := storetest.MustCreateUser(b, postgres.NewUserStore(db), "writer")
+	store := postgres.NewChirpStore(db)
+	for _, variant := range []struct{ name, sql string }{
+		{"ids", ""},
+		{"flag", `
+			DROP TRIGGER chirps_notify_new ON chirps;
+			CREATE OR REPLACE FUNCTION chirper_notify_new_chirps() RETURNS trigger LANGUAGE plpgsql AS $$
+			BEGIN
+				PERFORM pg_notify('chirper_changes', 'new_chirps:0');
+				RETURN NULL;
+			END
+			$$;
+			CREATE TRIGGER chirps_notify_new AFTER INSERT ON chirps
+				FOR EACH STATEMENT EXECUTE FUNCTION chirper_notify_new_chirps();`},
+	} {
+		b.Run("trigger="+variant.name, func(b *testing.B) {
+			if variant.sql != "" {
+				if _, err := db.ExecContext(ctx, variant.sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				batch := make([]*chirper.Chirp, 64)
+				for i := range batch {
+					batch[i] = &chirper.Chirp{AuthorID: author.ID, Message: "a chirp of a batch #go", Tags: []string{"go", "db"}}
+				}
+				if err := store.CreateChirps(ctx, batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
