@@ -22,8 +22,8 @@ API_DOC       := pkg/httpapi/openapi.yaml
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build every binary into ./bin
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+build: ## build every binary into ./bin (static, as in the images)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
 run: build ## run the standalone server with zero configuration (SQLite and a signing key in ./data)
 	$(BIN)/standalone serve
