@@ -15,9 +15,11 @@ CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.g
 OAS_LINT_PKGS := @redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3
 OAS_LINT      := $(BIN)/oas-lint/node_modules/.bin
 API_DOC       := pkg/httpapi/openapi.yaml
+# The API reference page's assets (pkg/httpapi/docs), from this npm package.
+SWAGGER_UI    := swagger-ui-dist@5.35.0
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean
+.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean chromium docs-assets
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -32,9 +34,9 @@ run-services: build ## run the five services and their gateway on :8080 (starts 
 	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
-test: $(CFN_SPEC) ## run every test, PostgreSQL and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
+test: $(CFN_SPEC) chromium ## run every test, PostgreSQL, the browser and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
 	FUZZTIME=2000x deploy/scripts/fuzz.sh
-	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
+	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_CHROMIUM=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 
 test-faults: ## the fault suite: kills, a PostgreSQL outage, hot tags, slow clients, limiter memory (about 2 minutes; 127.0.0.1 only)
@@ -58,6 +60,18 @@ bench-load: ## Chirper under wrk as ratios to this machine's limits (bare net/ht
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
 		|| { echo "bench-load needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	PG_DURABLE=1 $(WITH_PG) $(GO) run ./deploy/benchload $(BENCH_LOAD_FLAGS)
+
+chromium: ## install headless Chromium (Debian's package) for the API reference page's test, when missing
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } || \
+		{ echo "the browser test needs Chromium (Debian: apt-get install chromium)"; exit 1; }
+
+docs-assets: ## fetch the API reference page's Swagger UI files again from npm ($(SWAGGER_UI)), gzipped, into pkg/httpapi/docs
+	rm -rf $(BIN)/swagger-ui && mkdir -p $(BIN)/swagger-ui
+	cd $(BIN)/swagger-ui && npm pack --silent $(SWAGGER_UI) >/dev/null && tar xzf swagger-ui-dist-*.tgz
+	for f in swagger-ui-bundle.js swagger-ui.css; do gzip -9 -n -c $(BIN)/swagger-ui/package/$$f > pkg/httpapi/docs/$$f.gz; done
+	cp $(BIN)/swagger-ui/package/LICENSE pkg/httpapi/docs/LICENSE.swagger-ui
+	cp $(BIN)/swagger-ui/package/swagger-ui-bundle.js.LICENSE.txt pkg/httpapi/docs/
 
 $(CFN_SPEC):
 	npm install --no-audit --no-fund --silent --prefix $(BIN)/cfn-spec $(CFN_SPEC_PKG)

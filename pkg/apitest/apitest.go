@@ -47,6 +47,7 @@ func Run(t *testing.T, env *Env) {
 	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, env) })
 	t.Run("Follows", func(t *testing.T) { testFollows(t, env) })
 	t.Run("Stream", func(t *testing.T) { testStream(t, env) })
+	t.Run("Boundaries", func(t *testing.T) { testBoundaries(t, env) })
 	t.Run("Protocol", func(t *testing.T) { testProtocol(t, env) })
 }
 

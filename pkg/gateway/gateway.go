@@ -62,7 +62,7 @@ func New(upstreams Upstreams, log *slog.Logger, writeTimeout time.Duration) (htt
 			_, _ = rand.Read(b[:])
 			req.Header.Set("X-Request-Id", hex.EncodeToString(b[:]))
 		}
-		r.ServeHTTP(w, req)
+		r.ServeHTTP(&requestIDWriter{ResponseWriter: w, id: req.Header.Get("X-Request-Id")}, req)
 	}), nil
 }
 
@@ -117,3 +117,28 @@ func (d *deadlineWriter) Write(b []byte) (int, error) {
 }
 
 func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
+
+// requestIDWriter gives the answers the gateway makes itself (404, 405,
+// 503) the request's X-Request-Id, as the services give theirs.
+type requestIDWriter struct {
+	http.ResponseWriter
+	id          string
+	wroteHeader bool
+}
+
+func (w *requestIDWriter) WriteHeader(code int) {
+	if !w.wroteHeader && w.Header().Get("X-Request-Id") == "" {
+		w.Header().Set("X-Request-Id", w.id)
+	}
+	w.wroteHeader = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *requestIDWriter) Write(b []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *requestIDWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -46,8 +46,8 @@ type pageResponse struct {
 	NextCursor string          `json:"next_cursor,omitempty"`
 }
 
-// ListChirpsGroup is the list-chirps endpoint group: lists, counts and the
-// API document. pages and following may be nil.
+// ListChirpsGroup is the list-chirps endpoint group: lists, counts, the API
+// document and its reference page. pages and following may be nil.
 func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache, following *chirper.CachedFollowing) Group {
 	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
 		"GET /v1/chirps":                  handleChirpList(log, chirps, nil, pages),
@@ -55,6 +55,8 @@ func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
 		"GET /v1/timeline":                handleTimeline(log, chirps, users, following),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
+		"GET /docs":                       handleDocs(),
+		"GET /docs/{file}":                handleDocsAsset(),
 	}}
 }
 

@@ -39,6 +39,8 @@ var Routes = []Route{
 	{GroupListChirps, "GET", "/v1/users/{username}/chirps"},
 	{GroupListChirps, "GET", "/v1/timeline"},
 	{GroupListChirps, "GET", "/v1/openapi.yaml"},
+	{GroupListChirps, "GET", "/docs"},
+	{GroupListChirps, "GET", "/docs/{file}"},
 
 	{GroupGetChirp, "GET", "/v1/chirps/{id:[0-9]+}"},
 
