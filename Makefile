@@ -15,6 +15,10 @@ CFN_SPEC     := $(BIN)/cfn-spec/node_modules/@aws-cdk/aws-service-spec/db.json.g
 OAS_LINT_PKGS := @redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3
 OAS_LINT      := $(BIN)/oas-lint/node_modules/.bin
 API_DOC       := pkg/httpapi/openapi.yaml
+# The contract test generated from the OpenAPI document (portman lacks its
+# tslib dependency, hence the third package); installed into bin/ by make test.
+CONTRACT_PKGS  := @apideck/portman@1.33.0 newman@6.2.2 tslib@2.9.1
+CONTRACT_TOOLS := $(BIN)/contract/node_modules/.bin
 # The API reference page's assets (pkg/httpapi/docs), from this npm package.
 SWAGGER_UI    := swagger-ui-dist@5.35.0
 
@@ -34,9 +38,9 @@ run-services: build ## run the five services and their gateway on :8080 (starts 
 	@if [ -n "$$CHIRPER_DATABASE_URL" ]; then $(GO) run ./deploy/local -bin $(BIN); \
 	else $(WITH_PG) sh -c 'CHIRPER_DATABASE_URL="$$TEST_DATABASE_URL" $(GO) run ./deploy/local -bin $(BIN)'; fi
 
-test: $(CFN_SPEC) chromium ## run every test, PostgreSQL, the browser and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
+test: $(CFN_SPEC) $(CONTRACT_TOOLS)/newman chromium ## run every test, PostgreSQL, the browser and the deployment checks included, and each fuzz target briefly (starts a throwaway PostgreSQL unless TEST_DATABASE_URL is set)
 	FUZZTIME=2000x deploy/scripts/fuzz.sh
-	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_CHROMIUM=1 $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
+	CFN_SPEC_DB=$(CURDIR)/$(CFN_SPEC) TEST_REQUIRE_POSTGRES=1 TEST_REQUIRE_CHROMIUM=1 TEST_CONTRACT_TOOLS=$(CURDIR)/$(CONTRACT_TOOLS) $(WITH_PG) $(GO) tool gotestsum --format testname --raw-command -- \
 		sh -c '$(GO) test -json -count=1 -race ./... && cd $(CHECKS) && $(GO) test -json -count=1 ./...'
 
 test-faults: ## the fault suite: kills, a PostgreSQL outage, hot tags, slow clients, limiter memory (about 2 minutes; 127.0.0.1 only)
@@ -72,6 +76,9 @@ docs-assets: ## fetch the API reference page's Swagger UI files again from npm (
 	for f in swagger-ui-bundle.js swagger-ui.css; do gzip -9 -n -c $(BIN)/swagger-ui/package/$$f > pkg/httpapi/docs/$$f.gz; done
 	cp $(BIN)/swagger-ui/package/LICENSE pkg/httpapi/docs/LICENSE.swagger-ui
 	cp $(BIN)/swagger-ui/package/swagger-ui-bundle.js.LICENSE.txt pkg/httpapi/docs/
+
+$(CONTRACT_TOOLS)/newman:
+	npm install --no-audit --no-fund --silent --prefix $(BIN)/contract $(CONTRACT_PKGS)
 
 $(CFN_SPEC):
 	npm install --no-audit --no-fund --silent --prefix $(BIN)/cfn-spec $(CFN_SPEC_PKG)
