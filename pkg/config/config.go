@@ -84,8 +84,30 @@ type Config struct {
 // Local is the configuration of the local multi-service run
 // (deploy/local) and of its gateway in docker compose.
 type Local struct {
-	ReadInstances int               `envconfig:"READ_INSTANCES" default:"2" desc:"local run: instances of each read service (list-chirps, get-chirp)"`
-	Upstreams     map[string]string `envconfig:"UPSTREAMS" desc:"gateway only: group:URL pairs, comma-separated, several URLs of one group separated by spaces"`
+	ReadInstances int       `envconfig:"READ_INSTANCES" default:"2" desc:"local run: instances of each read service (list-chirps, get-chirp)"`
+	Upstreams     Upstreams `envconfig:"UPSTREAMS" desc:"gateway only: group:URL pairs, comma-separated, several URLs of one group separated by spaces"`
+}
+
+// Upstreams are the URLs of each group's instances, by group, each value
+// the URLs separated by spaces.
+type Upstreams map[string]string
+
+// Decode reads CHIRPER_UPSTREAMS (an envconfig.Decoder): comma-separated
+// pairs whose group ends at the first ":", so that the URL keeps its own.
+func (u *Upstreams) Decode(value string) error {
+	m := Upstreams{}
+	for _, pair := range strings.Split(value, ",") {
+		if pair = strings.TrimSpace(pair); pair == "" {
+			continue
+		}
+		group, urls, ok := strings.Cut(pair, ":")
+		if !ok || group == "" || strings.TrimSpace(urls) == "" {
+			return fmt.Errorf("%q is not group:URL", pair)
+		}
+		m[group] = strings.TrimSpace(m[group] + " " + urls)
+	}
+	*u = m
+	return nil
 }
 
 // LoadLocal reads the local run's configuration from the environment.

@@ -86,3 +86,19 @@ func TestLoadRejects(t *testing.T) {
 		}
 	})
 }
+
+func TestLoadLocalUpstreams(t *testing.T) {
+	t.Setenv("CHIRPER_UPSTREAMS", "users:http://users:8080, list-chirps:http://a:8080 http://b:8080,list-chirps:http://c:8080")
+	l, err := config.LoadLocal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Upstreams{"users": "http://users:8080", "list-chirps": "http://a:8080 http://b:8080 http://c:8080"}
+	if !reflect.DeepEqual(l.Upstreams, want) {
+		t.Fatalf("upstreams %v, want %v", l.Upstreams, want)
+	}
+	t.Setenv("CHIRPER_UPSTREAMS", "users")
+	if _, err := config.LoadLocal(); err == nil {
+		t.Fatal("a group without a URL was accepted")
+	}
+}
