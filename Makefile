@@ -5,7 +5,9 @@ BIN       ?= bin
 BENCH_OUT ?= $(BIN)/bench.txt
 WITH_PG   := deploy/scripts/with-postgres.sh
 CHECKS    := deploy/checks
-COMPOSE   ?= docker compose
+# docker compose, else Debian's docker-compose 1.29 (which knows no top-level
+# name: hence -p; and needs --compatibility for deploy.replicas).
+COMPOSE   ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo "docker-compose --compatibility") -p chirper
 # The CloudFormation resource specification the templates are checked against.
 CFN_SPEC_PKG := @aws-cdk/aws-service-spec@0.1.216
 # Run in its own module: its YAML library clashes with compose-go's.
@@ -23,7 +25,7 @@ CONTRACT_TOOLS := $(BIN)/contract/node_modules/.bin
 SWAGGER_UI    := swagger-ui-dist@5.35.0
 
 .DEFAULT_GOAL := help
-.PHONY: help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean chromium docs-assets
+.PHONY: images compose-test help build run run-services cfn-generate test test-short test-faults fuzz bench bench-load images-check keys up up-services down lint fmt clean chromium docs-assets
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -88,6 +90,14 @@ cfn-generate: ## write deploy/cloudformation/app.yaml from the routing table and
 
 images-check: ## run every Dockerfile's build command as a plain command and report the binary sizes
 	cd $(CHECKS) && $(GO) run ./cmd/images-check -root ../..
+
+DOCKERD := deploy/scripts/dockerd.sh
+
+images: ## build every image with Docker, unchanged from its Dockerfile (an engine of its own when none runs; base-image stand-ins when no registry answers)
+	$(DOCKERD) run sh -c 'deploy/scripts/base-images.sh && deploy/scripts/build-images.sh'
+
+compose-test: keys ## run docker-compose.yml's services for real: build every image, bring them up, run the API suite through the gateway and the checks of a real run, tear down (about 5 minutes)
+	$(DOCKERD) run sh -c 'deploy/scripts/base-images.sh && CHIRPER_COMPOSE="$(COMPOSE)" $(GO) test -tags compose -count=1 -v -timeout 20m ./deploy/compose/'
 
 keys: ## make a development signing key pair in data/keys for docker compose
 	$(GO) run ./cmd/standalone keygen data/keys

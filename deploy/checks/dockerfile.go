@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -25,7 +26,9 @@ type Image struct {
 // Dockerfiles are where the repository keeps them.
 var Dockerfiles = []string{"cmd/services/*/Dockerfile", "cmd/standalone/Dockerfile", "deploy/local/Dockerfile"}
 
-var goBuildOutput = regexp.MustCompile(`\bgo build\b.*\s-o\s+(\S+)\s+(\S+)\s*$`)
+// goBuildAll is the builder's compile: every binary into bin/, the same
+// command in each Dockerfile so that an engine compiles them once.
+var goBuildAll = regexp.MustCompile(`\bgo build\b.*\s-o\s+bin/\s+(.+?)\s*$`)
 
 // LoadImages parses every Dockerfile under root with BuildKit's parser.
 func LoadImages(root string) ([]Image, error) {
@@ -74,15 +77,23 @@ func loadImage(root, path string) (Image, error) {
 			continue
 		}
 		line := strings.Join(run.CmdLine, " ")
-		if m := goBuildOutput.FindStringSubmatch(line); m != nil {
-			img.BuildCommand, img.Output = line, m[1]
-			if m[2] != img.Package {
-				return Image{}, fmt.Errorf("%s builds %s, not its own package %s", rel, m[2], img.Package)
+		if m := goBuildAll.FindStringSubmatch(line); m != nil {
+			img.BuildCommand, img.Output = line, "bin/"+filepath.Base(img.Package)
+			if !slices.ContainsFunc(strings.Fields(m[1]), func(p string) bool { return covers(p, img.Package) }) {
+				return Image{}, fmt.Errorf("%s builds %s, not its own package %s", rel, m[1], img.Package)
 			}
 		}
 	}
 	if img.BuildCommand == "" {
-		return Image{}, fmt.Errorf("%s: its first stage has no RUN ... go build -o OUT PKG", rel)
+		return Image{}, fmt.Errorf("%s: its first stage has no RUN ... go build -o bin/ PKGS", rel)
 	}
 	return img, nil
+}
+
+// covers reports whether the package pattern (./x or ./x/...) takes pkg.
+func covers(pattern, pkg string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return pkg == prefix || strings.HasPrefix(pkg, prefix+"/")
+	}
+	return pattern == pkg
 }

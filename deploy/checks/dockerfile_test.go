@@ -49,7 +49,8 @@ func checkImage(t *testing.T, img checks.Image) {
 			t.Errorf("the build command %q lacks %s", img.BuildCommand, flag)
 		}
 	}
-	binary := path.Base(img.Output)
+	// The binary is where the final stage puts the builder's output.
+	binary := ""
 
 	var (
 		user, entrypoint, health string
@@ -68,7 +69,7 @@ func checkImage(t *testing.T, img checks.Image) {
 			health = strings.Join(c.Health.Test, " ")
 		case *instructions.CopyCommand:
 			if c.From == builder.Name && slices.Contains(c.SourcePaths, "/src/"+img.Output) {
-				copied = true
+				copied, binary = true, path.Base(c.DestPath)
 			}
 		case *instructions.RunCommand:
 			t.Errorf("RUN in the final stage (%v): it has no shell", c.CmdLine)
