@@ -53,9 +53,14 @@ func TestGeneratedContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	collection := filepath.Join(dir, "collection.json")
-	config := "../../deploy/contract/"
+	config, err := filepath.Abs("../../deploy/contract")
+	if err != nil {
+		t.Fatal(err)
+	}
 	generate := exec.Command(filepath.Join(tools, "portman"), "-l", spec, "-b", s.URL, "-o", collection, "--bundleContractTests",
-		"-c", config+"portman-config.json", "-s", config+"postman-config.json", "--filterFile", config+"filter.json")
+		"-c", filepath.Join(config, "portman-config.json"), "-s", filepath.Join(config, "postman-config.json"),
+		"--filterFile", filepath.Join(config, "filter.json"))
+	generate.Dir = dir // portman writes its work files under ./tmp
 	if out, err := generate.CombinedOutput(); err != nil {
 		t.Fatalf("portman: %v\n%s", err, out)
 	}
