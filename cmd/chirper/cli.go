@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/term"
 
@@ -273,11 +275,15 @@ func (c *cli) remove(ctx context.Context, args []string) error {
 	return c.print(map[string]string{"deleted": id}, "deleted %s\n", id)
 }
 
-// line prints a chirp on one line.
+// line prints a chirp on one line, with the tags that its message does not
+// show as #hashtags.
 func (c *cli) line(ch *client.Chirp) {
 	tags := ""
-	if len(ch.Tags) > 0 {
-		tags = "  #" + strings.Join(ch.Tags, " #")
+	lower := strings.ToLower(ch.Message)
+	for _, t := range ch.Tags {
+		if !hasHashtag(lower, t) {
+			tags += "  #" + t
+		}
 	}
 	fmt.Fprintf(c.out, "%s  @%s  %s  %s%s\n", ch.ID, ch.Author, ch.CreatedAt.Local().Format("2006-01-02 15:04"), ch.Message, tags)
 }
@@ -379,3 +385,17 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// hasHashtag reports whether message shows #tag as a whole word.
+func hasHashtag(message, tag string) bool {
+	for rest := message; ; {
+		i := strings.Index(rest, "#"+tag)
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+1+len(tag):]
+		if r, _ := utf8.DecodeRuneInString(rest); rest == "" || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+			return true
+		}
+	}
+}

@@ -139,7 +139,7 @@ func TestCLI(t *testing.T) {
 	if posted.Message != "Second" || len(posted.Tags) != 1 || posted.Tags[0] != "db" {
 		t.Fatalf("post --json: %+v", posted)
 	}
-	if out := must(t, "", "get", id); !strings.Contains(out, "Hello #go") || !strings.Contains(out, "@alice") || !strings.Contains(out, "#db #go") {
+	if out := must(t, "", "get", id); !strings.Contains(out, "Hello #go  #db\n") || !strings.Contains(out, "@alice") {
 		t.Fatalf("get: %q", out)
 	}
 	if out := must(t, "", "ls", "--tag", "go"); strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, id+" ") {
@@ -215,6 +215,24 @@ func TestExitCodes(t *testing.T) {
 		}
 		if code != c.code {
 			t.Errorf("chirper %v: exit %d (%v), want %d", c.args, code, err, c.code)
+		}
+	}
+}
+
+func TestHasHashtag(t *testing.T) {
+	for _, c := range []struct {
+		message, tag string
+		want         bool
+	}{
+		{"hello #go", "go", true},
+		{"#go, then", "go", true},
+		{"hello #golang", "go", false},
+		{"hello #go_fast", "go", false},
+		{"no tags", "go", false},
+		{"#golang and #go", "go", true},
+	} {
+		if got := hasHashtag(c.message, c.tag); got != c.want {
+			t.Errorf("hasHashtag(%q, %q) = %v, want %v", c.message, c.tag, got, c.want)
 		}
 	}
 }
