@@ -270,10 +270,18 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
 	// A first page is some 5 KiB: a tenth as many as of the others.
 	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
-	// At most 8 KiB an entry (chirper.MaxCachedFollowing): a tenth as many.
-	following := chirper.NewCachedFollowing(st.Follows, caches, max(cfg.CacheSize/10, 100))
 	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
-		namedCache{"pages", pageCache.Stats}, namedCache{"following", following.Stats})
+		namedCache{"pages", pageCache.Stats})
+	// Whom a reader follows is cached only where no other process follows
+	// (SQLite): a follow made on another instance reaches this one's caches
+	// a few milliseconds later, and a timeline must show it at once (make
+	// compose-test caught one that did not). At most 8 KiB an entry
+	// (chirper.MaxCachedFollowing): a tenth as many.
+	var following *chirper.CachedFollowing
+	if st.primaryDSN == nil {
+		following = chirper.NewCachedFollowing(st.Follows, caches, max(cfg.CacheSize/10, 100))
+		st.caches = append(st.caches, namedCache{"following", following.Stats})
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
