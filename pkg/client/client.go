@@ -295,23 +295,14 @@ type Response struct {
 // Raw sends a request with the body as is (nil for none) and returns the
 // answer whatever its status.
 func (c *Client) Raw(ctx context.Context, method, path, contentType string, body []byte, header http.Header) (*Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	if body == nil {
-		req.Body, req.ContentLength = http.NoBody, 0
-	}
-	for k, vs := range header {
-		req.Header[k] = vs
-	}
 	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
+		header = header.Clone()
+		if header == nil {
+			header = http.Header{}
+		}
+		header.Set("Content-Type", contentType)
 	}
-	if c.token != "" && req.Header.Get("Authorization") == "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(ctx, method, path, body, header)
 	if err != nil {
 		return nil, err
 	}
@@ -363,4 +354,23 @@ func newProblem(resp *Response) *Problem {
 	}
 	p.Status = resp.Status
 	return p
+}
+
+// send sends a request with the body (nil for none) and the headers, and
+// the access token unless the headers carry an Authorization.
+func (c *Client) send(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if body == nil {
+		req.Body, req.ContentLength = http.NoBody, 0
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if c.token != "" && req.Header.Get("Authorization") == "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return c.http.Do(req)
 }

@@ -50,18 +50,11 @@ func (c *Client) Stream(ctx context.Context, o StreamOptions) (*Stream, error) {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "text/event-stream")
+	header := http.Header{"Accept": {"text/event-stream"}}
 	if o.LastEventID != "" {
-		req.Header.Set("Last-Event-ID", o.LastEventID)
+		header.Set("Last-Event-ID", o.LastEventID)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(ctx, http.MethodGet, path, nil, header)
 	if err != nil {
 		return nil, err
 	}
