@@ -361,8 +361,5 @@ func (s *Subscription) Err() error {
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
-	if _, ok := s.hub.subs[s]; ok {
-		delete(s.hub.subs, s)
-		close(s.done)
-	}
+	s.hub.end(s, nil)
 }

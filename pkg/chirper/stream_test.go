@@ -16,6 +16,7 @@ import (
 
 // hubFixture is a Hub on a real SQLite database, fed by hand.
 type hubFixture struct {
+	db      *sqlite.DB
 	chirps  chirper.ChirpStore
 	users   chirper.UserStore
 	follows chirper.FollowStore
@@ -25,7 +26,7 @@ type hubFixture struct {
 
 func newHubFixture(t *testing.T, o chirper.HubOptions) *hubFixture {
 	db := sqlitetest.MustOpenDB(t)
-	f := &hubFixture{chirps: sqlite.NewChirpStore(db), users: sqlite.NewUserStore(db), caches: chirper.NewCaches(true)}
+	f := &hubFixture{db: db, chirps: sqlite.NewChirpStore(db), users: sqlite.NewUserStore(db), caches: chirper.NewCaches(true)}
 	f.follows = chirper.NewReportedFollows(sqlite.NewFollowStore(db), f.caches)
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
@@ -207,5 +208,28 @@ func TestHubSendsDeletions(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no deletion of %d", want)
 		}
+	}
+}
+
+func TestHubEndsStreamsWhenTheDatabaseFails(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 10})
+	alice := storetest.MustCreateUser(t, f.users, "alice")
+	home := f.subscribe(t, chirper.StreamFilter{HomeOf: alice.ID})
+	c := storetest.MustCreateChirp(t, f.chirps, alice.ID, "stored, but not readable by the hub")
+	f.db.Close()
+	// A new chirp the hub cannot read: its streams may miss it, so they end
+	// and their clients replay from the database when it is back.
+	f.caches.Changed(chirper.Change{Table: chirper.NewChirps, IDs: []int64{c.ID}})
+	select {
+	case <-home.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the stream did not end")
+	}
+	if !errors.Is(home.Err(), chirper.ErrStreamMissed) {
+		t.Fatalf("ended for %v, want ErrStreamMissed", home.Err())
+	}
+	// A home stream cannot start without whom its reader follows.
+	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{HomeOf: alice.ID}); err == nil {
+		t.Fatal("a home stream started with the database down")
 	}
 }
