@@ -37,8 +37,10 @@ func StreamGroup(log *slog.Logger, hub *chirper.Hub, chirps chirper.ChirpStore, 
 
 // handleStream serves a live stream of new chirps as server-sent events:
 // "chirp" events (id: the chirp's id) and "delete" events. A Last-Event-ID
-// replays the chirps after it, up to o.Replay of the newest. A stream of
-// the home timeline ends when its access token expires.
+// replays the chirps after it, up to o.Replay of the newest, and no chirp
+// up to it follows (the hub may still be passing on chirps the client saw
+// before it reconnected). A stream of the home timeline ends when its
+// access token expires.
 func handleStream(log *slog.Logger, hub *chirper.Hub, chirps chirper.ChirpStore, users chirper.UserStore, o StreamOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, home, fields := parseStreamFilter(r)
@@ -122,7 +124,7 @@ func handleStream(log *slog.Logger, hub *chirper.Hub, chirps chirper.ChirpStore,
 				switch {
 				case ev.Chirp == nil:
 					out.deleted(ev.Deleted)
-				case !replayed[ev.Chirp.ID]:
+				case ev.Chirp.ID > lastID && !replayed[ev.Chirp.ID]:
 					out.chirp(ev.Chirp)
 				}
 			}

@@ -137,6 +137,10 @@ func (st *Stores) listenForChanges(cfg *config.Config, log *slog.Logger, bg *job
 		st.Follows = chirper.NewReportedFollows(st.Follows, caches)
 		return caches
 	}
+	// PostgreSQL's trigger announces each follow to every process, this one
+	// included, but later than this process reports its own new chirps:
+	// without its own report too, a chirp posted right after an unfollow
+	// could reach the unfollower's home stream.
 	caches := chirper.NewCaches(false)
 	st.Follows = chirper.NewReportedFollows(st.Follows, caches)
 	bg.run(func(ctx context.Context) { postgres.ListenForChanges(ctx, st.primaryDSN, caches, log) })
