@@ -203,10 +203,27 @@ func (c *LRU[K, V]) Stats() CacheStats {
 	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
 }
 
+// freshKey marks a context whose reads go past the caches.
+type freshKey struct{}
+
+// Fresh returns a context in which cached stores read from the database,
+// for a decision that must see a change another process made a moment ago
+// (whether a user is an admin): the caches hear of such a change a few
+// milliseconds after it is made. What a fresh read finds is cached.
+func Fresh(ctx context.Context) context.Context {
+	return context.WithValue(ctx, freshKey{}, true)
+}
+
+func isFresh(ctx context.Context) bool {
+	fresh, _ := ctx.Value(freshKey{}).(bool)
+	return fresh
+}
+
 // CachedUsers is a UserStore whose FindUserByID answers from a cache (the
 // users that tokens name, looked up on every authenticated request), and
 // that tells the caches of every change it makes at once (a deleted user's
-// chirps go too). The caches' feed drops users changed by other processes.
+// chirps go too). The caches' feed drops users changed by other processes;
+// a Fresh context reads past the cache.
 type CachedUsers struct {
 	UserStore
 	caches *Caches
@@ -234,12 +251,13 @@ func NewCachedUsers(store UserStore, caches *Caches, size int) *CachedUsers {
 // Cache is the cache, for its metrics.
 func (u *CachedUsers) Cache() *LRU[int64, User] { return u.cache }
 
-// FindUserByID returns the user from the cache, or from the store.
+// FindUserByID returns the user from the cache, or from the store (always
+// in a Fresh context).
 func (u *CachedUsers) FindUserByID(ctx context.Context, id int64) (*User, error) {
 	if u.cache == nil || !u.caches.Live() {
 		return u.UserStore.FindUserByID(ctx, id)
 	}
-	if cached, ok := u.cache.Get(id); ok {
+	if cached, ok := u.cache.Get(id); ok && !isFresh(ctx) {
 		return &cached, nil
 	}
 	gen := u.cache.Generation()

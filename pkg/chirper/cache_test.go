@@ -96,6 +96,31 @@ func TestCachedUsersBypassedWhileNotLive(t *testing.T) {
 	}
 }
 
+func TestCachedUsersFreshReadsPastTheCache(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitetest.MustOpenDB(t)
+	store := sqlite.NewUserStore(db)
+	users := chirper.NewCachedUsers(store, chirper.NewCaches(true), 10)
+	u := storetest.MustCreateUser(t, store, "alice")
+	if _, err := users.FindUserByID(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Another process makes alice an admin; this one has not heard yet.
+	if _, err := db.ExecContext(ctx, `UPDATE users SET role = 'admin' WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := users.FindUserByID(ctx, u.ID); got.Role != chirper.RoleUser {
+		t.Fatalf("cached role %q, want the cached user (the test shows nothing otherwise)", got.Role)
+	}
+	got, err := users.FindUserByID(chirper.Fresh(ctx), u.ID)
+	if err != nil || got.Role != chirper.RoleAdmin {
+		t.Fatalf("fresh read: %+v, %v; want the stored admin", got, err)
+	}
+	if got, _ := users.FindUserByID(ctx, u.ID); got.Role != chirper.RoleAdmin {
+		t.Fatalf("after a fresh read the cache holds role %q, want what it read", got.Role)
+	}
+}
+
 func TestCachedFollowing(t *testing.T) {
 	ctx := context.Background()
 	db := sqlitetest.MustOpenDB(t)

@@ -167,7 +167,7 @@ func handleChirpCount(log *slog.Logger, chirps chirper.ChirpStore, users chirper
 		Count int64 `json:"count"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requireAdmin(w, r, log, users) == nil {
+		if requireAdmin(w, r, log, users, "only an admin may count chirps") == nil {
 			return
 		}
 		f, fields := parseChirpFilter(r.URL.Query(), false)
@@ -368,8 +368,7 @@ func handleChirpDelete(log *slog.Logger, chirps chirper.ChirpStore, users chirpe
 		if !ok {
 			return
 		}
-		if c.AuthorID != me.ID && me.Role != chirper.RoleAdmin {
-			writeProblem(w, r, http.StatusForbidden, "only the author or an admin may delete a chirp", nil)
+		if c.AuthorID != me.ID && requireAdmin(w, r, log, users, "only the author or an admin may delete a chirp") == nil {
 			return
 		}
 		if err := chirps.DeleteChirp(r.Context(), c.ID); err != nil {

@@ -248,17 +248,40 @@ func authenticate(log *slog.Logger) middleware {
 // requireUser returns the authenticated user, or answers and returns nil:
 // 401 without a token or when the token's user no longer exists, the
 // store's error otherwise. The stored user counts, not the token's claims,
-// so that a role change or a deletion takes effect at once.
+// so that a deletion takes effect at once.
 func requireUser(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore) *chirper.User {
 	ri := info(r.Context())
-	switch {
-	case ri.user != nil:
+	if ri.user != nil {
 		return ri.user
-	case ri.claims == nil:
+	}
+	return findTokenUser(w, r, log, users, false)
+}
+
+// requireAdmin returns the authenticated admin, or answers 401, or 403 with
+// refusal, and returns nil. The role is read past the caches, so that a
+// role just changed by another process counts at once.
+func requireAdmin(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore, refusal string) *chirper.User {
+	u := findTokenUser(w, r, log, users, true)
+	if u != nil && u.Role != chirper.RoleAdmin {
+		writeProblem(w, r, http.StatusForbidden, refusal, nil)
+		return nil
+	}
+	return u
+}
+
+// findTokenUser looks up the user of the request's token, past the caches
+// when fresh.
+func findTokenUser(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore, fresh bool) *chirper.User {
+	ri := info(r.Context())
+	ctx := r.Context()
+	if fresh {
+		ctx = chirper.Fresh(ctx)
+	}
+	if ri.claims == nil {
 		writeProblem(w, r, http.StatusUnauthorized, "this needs an access token: Authorization: Bearer <token>", nil)
 		return nil
 	}
-	u, err := users.FindUserByID(r.Context(), ri.claims.UserID)
+	u, err := users.FindUserByID(ctx, ri.claims.UserID)
 	switch {
 	case chirper.ErrorCode(err) == chirper.ENOTFOUND:
 		writeProblem(w, r, http.StatusUnauthorized, "the access token's user no longer exists", nil)
@@ -268,17 +291,6 @@ func requireUser(w http.ResponseWriter, r *http.Request, log *slog.Logger, users
 		return nil
 	}
 	ri.user = u
-	return u
-}
-
-// requireAdmin returns the authenticated admin, or answers 401 or 403 and
-// returns nil.
-func requireAdmin(w http.ResponseWriter, r *http.Request, log *slog.Logger, users chirper.UserStore) *chirper.User {
-	u := requireUser(w, r, log, users)
-	if u != nil && u.Role != chirper.RoleAdmin {
-		writeProblem(w, r, http.StatusForbidden, "this needs the admin role", nil)
-		return nil
-	}
 	return u
 }
 

@@ -218,7 +218,7 @@ func handleUserSetRole(log *slog.Logger, users chirper.UserStore, follows chirpe
 		Role string `json:"role"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requireAdmin(w, r, log, users) == nil {
+		if requireAdmin(w, r, log, users, "only an admin may change a role") == nil {
 			return
 		}
 		req, ok := decode[request](w, r)
