@@ -290,18 +290,21 @@ func (u *CachedUsers) DeleteUser(ctx context.Context, id int64) error {
 	return u.UserStore.DeleteUser(ctx, id)
 }
 
-// CachedFollowing knows whom the recent readers of home timelines follow,
-// kept right by caches: a follow or an unfollow (ChangedFollows, also by
-// the cascade of a deletion) drops the follower's entry.
-type CachedFollowing struct {
+// FollowCounts knows how many users the recent readers of home timelines
+// follow, as this process last heard: a follow or an unfollow
+// (ChangedFollows, also by the cascade of a deletion) drops the follower's
+// count, and one made by another process reaches this one milliseconds
+// late. So a store may choose how to read a timeline by it
+// (ChirpFilter.FollowingCount), never what the timeline holds.
+type FollowCounts struct {
 	follows FollowStore
 	caches  *Caches
-	lru     *LRU[int64, []int64]
+	lru     *LRU[int64, int]
 }
 
-// NewCachedFollowing caches the follows of up to size readers.
-func NewCachedFollowing(follows FollowStore, caches *Caches, size int) *CachedFollowing {
-	c := &CachedFollowing{follows: follows, caches: caches, lru: NewLRU[int64, []int64](size)}
+// NewFollowCounts keeps the counts of up to size readers.
+func NewFollowCounts(follows FollowStore, caches *Caches, size int) *FollowCounts {
+	c := &FollowCounts{follows: follows, caches: caches, lru: NewLRU[int64, int](size)}
 	caches.Register(func(ch Change) {
 		if ch.Table == ChangedFollows || ch.Table == ChangedUsers {
 			c.lru.Delete(ch.ID)
@@ -310,37 +313,27 @@ func NewCachedFollowing(follows FollowStore, caches *Caches, size int) *CachedFo
 	return c
 }
 
-// MaxCachedFollowing is how many follows a reader may have at most for
-// CachedFollowing to keep them: 8 KiB an entry.
-const MaxCachedFollowing = 1000
-
-// FollowingIDs returns the ids of the users that user follows, or nil when
-// they are more than MaxCachedFollowing (the store reads them then).
-func (c *CachedFollowing) FollowingIDs(ctx context.Context, user int64) ([]int64, error) {
+// FollowingCount returns how many users user follows.
+func (c *FollowCounts) FollowingCount(ctx context.Context, user int64) (int, error) {
 	live := c.caches.Live()
 	gen := c.lru.Generation()
 	if live {
-		if ids, ok := c.lru.Get(user); ok {
-			return ids, nil
+		if n, ok := c.lru.Get(user); ok {
+			return n, nil
 		}
 	}
 	ids, err := c.follows.FollowingIDs(ctx, user)
-	switch {
-	case err != nil:
-		return nil, err
-	case len(ids) > MaxCachedFollowing:
-		return nil, nil
-	case ids == nil:
-		ids = []int64{}
+	if err != nil {
+		return 0, err
 	}
 	if live {
-		c.lru.PutAt(user, ids, gen)
+		c.lru.PutAt(user, len(ids), gen)
 	}
-	return ids, nil
+	return len(ids), nil
 }
 
 // Stats returns the cache's counts, for its metrics.
-func (c *CachedFollowing) Stats() CacheStats { return c.lru.Stats() }
+func (c *FollowCounts) Stats() CacheStats { return c.lru.Stats() }
 
 // CachedVerifier is a TokenVerifier that verifies each token once: a token
 // that verified is answered from the cache until it expires. The keys that

@@ -129,10 +129,10 @@ type ChirpFilter struct {
 	// HomeOf, when set, keeps the chirps of this user and of the users they
 	// follow: their home timeline.
 	HomeOf int64
-	// Following, when not nil, are the users HomeOf follows, as the caller
-	// knows them now (CachedFollowing): a store may use them rather than
-	// read the follows.
-	Following []int64
+	// FollowingCount is how many users HomeOf follows, as the caller last
+	// heard (FollowCounts): a store may choose how to read the timeline by
+	// it, never what the timeline holds.
+	FollowingCount int
 }
 
 // Limits of a full-text search.

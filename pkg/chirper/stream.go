@@ -357,6 +357,14 @@ func (s *Subscription) Err() error {
 	return s.err
 }
 
+// FollowingCount is how many users a home stream's reader follows, as the
+// hub knows: for reading what the stream missed (ChirpFilter.FollowingCount).
+func (s *Subscription) FollowingCount() int {
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	return len(s.following)
+}
+
 // Close leaves the hub.
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()

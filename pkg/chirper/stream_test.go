@@ -87,6 +87,9 @@ func TestHubFiltersLikeTheLists(t *testing.T) {
 	everyTag := f.subscribe(t, chirper.StreamFilter{Tags: []string{"go", "sql"}, MatchAll: true})
 	byBob := f.subscribe(t, chirper.StreamFilter{Author: "bob"})
 	home := f.subscribe(t, chirper.StreamFilter{HomeOf: alice.ID})
+	if n := home.FollowingCount(); n != 1 {
+		t.Fatalf("the home stream counts %d follows, want 1 (bob)", n)
+	}
 
 	goOnly := f.post(t, carol, "go")
 	both := f.post(t, bob, "sql", "go")
@@ -115,6 +118,9 @@ func TestHubFiltersLikeTheLists(t *testing.T) {
 		if got := received(t, c.s, c.marker); !equalIDs(got, c.want) {
 			t.Errorf("%s: got chirps %v, want %v", c.name, got, c.want)
 		}
+	}
+	if n := home.FollowingCount(); n != 2 {
+		t.Errorf("after following carol the home stream counts %d follows, want 2", n)
 	}
 }
 

@@ -48,12 +48,12 @@ type pageResponse struct {
 
 // ListChirpsGroup is the list-chirps endpoint group: lists, counts, the API
 // document and its reference page. pages and following may be nil.
-func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache, following *chirper.CachedFollowing) Group {
+func ListChirpsGroup(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, pages *PageCache, counts *chirper.FollowCounts) Group {
 	return Group{Name: GroupListChirps, Handlers: map[string]http.Handler{
 		"GET /v1/chirps":                  handleChirpList(log, chirps, nil, pages),
 		"GET /v1/users/{username}/chirps": handleChirpList(log, chirps, users, pages),
 		"GET /v1/chirps/count":            handleChirpCount(log, chirps, users),
-		"GET /v1/timeline":                handleTimeline(log, chirps, users, following),
+		"GET /v1/timeline":                handleTimeline(log, chirps, users, counts),
 		"GET /v1/openapi.yaml":            handleOpenAPI(),
 		"GET /docs":                       handleDocs(),
 		"GET /docs/{file}":                handleDocsAsset(),
@@ -110,8 +110,8 @@ func handleChirpList(log *slog.Logger, chirps chirper.ChirpStore, users chirper.
 // handleTimeline lists the caller's home timeline: their chirps and those
 // of the users they follow, with the filters of a list. It is read at each
 // request (fan-out on read), so a follow or an unfollow shows at once;
-// whom the caller follows comes from following, when set.
-func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, following *chirper.CachedFollowing) http.Handler {
+// counts tells the store how many the caller follows, to plan the read.
+func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.UserStore, counts *chirper.FollowCounts) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		me := requireUser(w, r, log, users)
 		if me == nil {
@@ -123,12 +123,10 @@ func handleTimeline(log *slog.Logger, chirps chirper.ChirpStore, users chirper.U
 			return
 		}
 		f.HomeOf = me.ID
-		if following != nil {
-			var err error
-			if f.Following, err = following.FollowingIDs(r.Context(), me.ID); err != nil {
-				writeError(w, r, log, err)
-				return
-			}
+		var err error
+		if f.FollowingCount, err = counts.FollowingCount(r.Context(), me.ID); err != nil {
+			writeError(w, r, log, err)
+			return
 		}
 		if answer, ok := listPage(w, r, log, chirps, f); ok {
 			answer.write(w)

@@ -88,7 +88,7 @@ func handleStream(log *slog.Logger, hub *chirper.Hub, chirps chirper.ChirpStore,
 			return
 		}
 		defer sub.Close()
-		replay, err := missed(ctx, chirps, f, lastID, o.Replay)
+		replay, err := missed(ctx, chirps, f, sub.FollowingCount(), lastID, o.Replay)
 		if err != nil {
 			writeError(w, read, log, err)
 			return
@@ -165,12 +165,12 @@ func parseLastEventID(s string) (int64, error) {
 }
 
 // missed reads the chirps of f after lastID, oldest first: at most limit,
-// the newest ones.
-func missed(ctx context.Context, chirps chirper.ChirpStore, f chirper.StreamFilter, lastID int64, limit int) ([]*chirper.Chirp, error) {
+// the newest ones. following is how many users f.HomeOf follows.
+func missed(ctx context.Context, chirps chirper.ChirpStore, f chirper.StreamFilter, following int, lastID int64, limit int) ([]*chirper.Chirp, error) {
 	if lastID == 0 {
 		return nil, nil
 	}
-	page, err := chirps.ListChirps(ctx, chirper.ChirpFilter{Tags: f.Tags, MatchAll: f.MatchAll, Author: f.Author, HomeOf: f.HomeOf, Limit: limit})
+	page, err := chirps.ListChirps(ctx, chirper.ChirpFilter{Tags: f.Tags, MatchAll: f.MatchAll, Author: f.Author, HomeOf: f.HomeOf, FollowingCount: following, Limit: limit})
 	if err != nil {
 		return nil, err
 	}

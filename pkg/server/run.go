@@ -272,16 +272,9 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
 	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
 		namedCache{"pages", pageCache.Stats})
-	// Whom a reader follows is cached only where no other process follows
-	// (SQLite): a follow made on another instance reaches this one's caches
-	// a few milliseconds later, and a timeline must show it at once (make
-	// compose-test caught one that did not). At most 8 KiB an entry
-	// (chirper.MaxCachedFollowing): a tenth as many.
-	var following *chirper.CachedFollowing
-	if st.primaryDSN == nil {
-		following = chirper.NewCachedFollowing(st.Follows, caches, max(cfg.CacheSize/10, 100))
-		st.caches = append(st.caches, namedCache{"following", following.Stats})
-	}
+	// How many users a reader follows plans their timeline's read.
+	followCounts := chirper.NewFollowCounts(st.Follows, caches, cfg.CacheSize)
+	st.caches = append(st.caches, namedCache{"follow_counts", followCounts.Stats})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
@@ -316,7 +309,7 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 				})
 			})
 		case httpapi.GroupListChirps:
-			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache, following))
+			groups = append(groups, httpapi.ListChirpsGroup(log, st.ReadChirps, st.Users, pageCache, followCounts))
 		case httpapi.GroupGetChirp:
 			groups = append(groups, httpapi.GetChirpGroup(log, st.ReadChirps, chirpCache))
 		case httpapi.GroupCreateChirp:

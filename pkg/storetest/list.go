@@ -102,18 +102,18 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 				followed = append(followed, u.ID)
 			}
 		}
-		got := walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, Limit: 7})
-		if !reflect.DeepEqual(ids(got), want) {
-			t.Fatalf("home of a reader of 120: %v, want %v", ids(got), want)
+		// The count of follows may be a moment old: it plans the read but
+		// never changes the page.
+		for _, count := range []int{120, 0, 5, 100_000} {
+			got := walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, FollowingCount: count, Limit: 7})
+			if !reflect.DeepEqual(ids(got), want) {
+				t.Fatalf("home of a reader of 120, counted as %d: %v, want %v", count, ids(got), want)
+			}
 		}
 		following, err := s.Follows.FollowingIDs(ctx, reader.ID)
 		slices.Sort(following)
 		if err != nil || !slices.Equal(following, followed) {
 			t.Fatalf("FollowingIDs: %v, %v; want the 120 followed %v", following, err, followed)
-		}
-		got = walk(t, s.Chirps, chirper.ChirpFilter{HomeOf: reader.ID, Following: following, Limit: 7})
-		if !reflect.DeepEqual(ids(got), want) {
-			t.Fatalf("home of a reader of 120, follows known: %v, want %v", ids(got), want)
 		}
 	})
 	s := open(t)
@@ -155,22 +155,18 @@ func testLists(t *testing.T, open func(t *testing.T) Stores) {
 		{"HomeTag", chirper.ChirpFilter{HomeOf: fx.ann, Tags: []string{"db"}}},
 		{"HomeOfNoOne", chirper.ChirpFilter{HomeOf: fx.ann + 1000}},
 	}
-	// A home timeline whose caller knows the follows (a cache) must list
-	// the same.
+	// A home timeline must list the same whatever the caller counted of
+	// the follows (a count a moment old): read as a reader of many.
 	for _, tc := range filters {
 		if tc.f.HomeOf == 0 {
 			continue
 		}
 		f := tc.f
-		following, err := s.Follows.FollowingIDs(ctx, f.HomeOf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.Following = append([]int64{}, following...)
+		f.FollowingCount = 100_000
 		filters = append(filters, struct {
 			name string
 			f    chirper.ChirpFilter
-		}{tc.name + "KnownFollows", f})
+		}{tc.name + "CountedMany", f})
 	}
 	for _, tc := range filters {
 		t.Run(tc.name, func(t *testing.T) {
