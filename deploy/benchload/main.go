@@ -13,6 +13,7 @@ import (
 	"bufio"
 	"context"
 	"database/sql"
+	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -206,7 +208,6 @@ func (b *bench) pgbenchLimits(base string) error {
 	if err := os.WriteFile(script, []byte("\\set r random(1, 1000000)\nINSERT INTO single_row (v, t) VALUES (:r, 'a row of about the size of a chirp');\n"), 0o644); err != nil {
 		return err
 	}
-	secs := strconv.Itoa(int(b.duration.Seconds()))
 	for _, run := range []struct {
 		name, limit string
 		args        []string
@@ -215,18 +216,71 @@ func (b *bench) pgbenchLimits(base string) error {
 		{"pgbench single-row INSERT, 16 clients", "insert16", []string{"-f", script, "-c", "16", "-j", "2"}},
 		{"pgbench single-row INSERT, 64 clients", "insert64", []string{"-f", script, "-c", "64", "-j", "2"}},
 	} {
-		step(run.name)
-		out, err := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, run.args...), dsn)...).CombinedOutput()
+		tps, err := b.pgbench(run.name, "", dsn, run.args...)
 		if err != nil {
-			return fmt.Errorf("pgbench: %v\n%s", err, out)
+			return err
 		}
-		m := tpsRE.FindSubmatch(out)
-		if m == nil {
-			return fmt.Errorf("pgbench printed no tps:\n%s", out)
-		}
-		tps, _ := strconv.ParseFloat(string(m[1]), 64)
 		b.limits[run.limit] = tps
-		b.rows = append(b.rows, row{name: run.name, rate: tps, cpu: -1})
+	}
+	return nil
+}
+
+// pgbench runs pgbench with args on dsn for the run's length, adds its row
+// (compared with limit, when set) and returns its transactions per second.
+func (b *bench) pgbench(name, limit, dsn string, args ...string) (float64, error) {
+	step(name)
+	secs := strconv.Itoa(int(b.duration.Seconds()))
+	out, err := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, args...), dsn)...).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
+	}
+	m := tpsRE.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	b.rows = append(b.rows, row{name: name, rate: tps, cpu: -1, limit: limit})
+	return tps, nil
+}
+
+// timelineStatements are the statements of the tag page and of the
+// timelines, as pgbench scripts.
+//
+//go:embed pgbench/*.sql
+var timelineStatements embed.FS
+
+// statements measures the database's side of the timeline runs alone:
+// pgbench sends each statement as Chirper does (16 clients, parameters
+// bound, no prepared statements), and its cost is compared with the tag
+// page's.
+func (b *bench) statements(dsn string) error {
+	run := func(file, name, limit string) (float64, error) {
+		text, err := timelineStatements.ReadFile("pgbench/" + file)
+		if err != nil {
+			return 0, err
+		}
+		script := filepath.Join(b.work, file)
+		if err := os.WriteFile(script, text, 0o644); err != nil {
+			return 0, err
+		}
+		return b.pgbench("pgbench 1M, 10k users: "+name+"'s statement, 16 clients", limit, dsn,
+			"-M", "extended", "-f", script, "-c", "16", "-j", "2")
+	}
+	tag, err := run("tag-page.sql", "the tag page", "")
+	if err != nil {
+		return err
+	}
+	b.limits["tag statement"] = tag
+	for _, t := range []struct{ file, name string }{
+		{"timeline-many.sql", "timeline, following 1,000"},
+		{"timeline-few.sql", "timeline, following 10"},
+		{"timeline-probe.sql", "timeline, following 1,000, with the former probe"},
+	} {
+		tps, err := run(t.file, t.name, "tag statement")
+		if err != nil {
+			return err
+		}
+		b.notes = append(b.notes, fmt.Sprintf("%s: its statement costs %.2f× the tag page's", t.name, tag/tps))
 	}
 	return nil
 }
@@ -360,6 +414,7 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 // spread over all (every tenth), of one who follows 10, and of one who
 // follows a block of 1,000 consecutive users, whom the round-robin seed
 // makes silent for the newest 9,000 chirps (the worst case of a walk).
+// Each is compared with a tag page measured just before it.
 func (b *bench) timelines(standalone, base string) error {
 	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
 	db, dsn, err := seeded(base, "chirper_load_timeline", 10_000, 1_000_000)
@@ -375,6 +430,18 @@ func (b *bench) timelines(standalone, base string) error {
 		UNION ALL SELECT 3, i FROM generate_series(4, 1003) AS i`); err != nil {
 		return err
 	}
+	// As autovacuum would have left them: read fresh from a bulk insert, the
+	// follows' one heap page made 16 concurrent readers of one timeline
+	// queue (pgbench: half the pages per second, until autovacuum ran in
+	// the middle of the runs). And no flush of the seed's pages during them.
+	for _, stmt := range []string{`VACUUM ANALYZE follows`, `CHECKPOINT`} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	if err := b.statements(dsn); err != nil {
+		return err
+	}
 	p, err := b.start(standalone, map[string]string{"CHIRPER_DATABASE_URL": dsn})
 	if err != nil {
 		return err
@@ -384,19 +451,65 @@ func (b *bench) timelines(standalone, base string) error {
 	if err != nil {
 		return err
 	}
-	tag, err := b.wrk(p, "PostgreSQL 1M, 10k users: tag page (uncached: a cursor)", "", 64,
-		p.url+"/v1/chirps?tag=tag7&limit=20&cursor="+cursor(1_000_001), "")
-	if err != nil {
+	// This machine drifts within a minute, so each timeline is measured
+	// right after a tag page, in pairs, in rounds: its ratio is to that
+	// tag page, and the note gives each round's and their median.
+	names := []string{"following 1,000", "following 10", "following a silent block of 1,000"}
+	tagURL := p.url + "/v1/chirps?tag=tag7&limit=20&cursor=" + cursor(1_000_001)
+	authorization := func(i int) string {
+		return fmt.Sprintf("wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", tokens[i])
+	}
+	// The first seconds of each are slower (the first round's ratios were
+	// the worst in every pass): each is warmed first, unmeasured.
+	step("warming the tag page and the timelines")
+	if err := load(b.work, tagURL, ""); err != nil {
 		return err
 	}
-	b.limits["tag page"] = tag.rate
-	for i, name := range []string{"following 1,000", "following 10", "following a silent block of 1,000"} {
-		script := fmt.Sprintf("wrk.headers[\"Authorization\"] = \"Bearer %s\"\n", tokens[i])
-		r, err := b.wrk(p, "PostgreSQL 1M, 10k users: timeline, "+name, "tag page", 64, p.url+"/v1/timeline?limit=20", script)
-		if err != nil {
+	for i := range names {
+		if err := load(b.work, p.url+"/v1/timeline?limit=20", authorization(i)); err != nil {
 			return err
 		}
-		b.notes = append(b.notes, fmt.Sprintf("timeline, %s: costs %.2f× a tag page", name, tag.rate/r.rate))
+	}
+	ratios := make([][]float64, len(names))
+	for round := 1; round <= timelineRounds; round++ {
+		for i, name := range names {
+			limit := fmt.Sprintf("tag page %d.%d", round, i+1)
+			tag, err := b.wrk(p, fmt.Sprintf("PostgreSQL 1M, 10k users, %d.%d: tag page (uncached: a cursor)", round, i+1), "", 64, tagURL, "")
+			if err != nil {
+				return err
+			}
+			b.limits[limit] = tag.rate
+			r, err := b.wrk(p, fmt.Sprintf("PostgreSQL 1M, 10k users, %d.%d: timeline, %s", round, i+1, name), limit, 64,
+				p.url+"/v1/timeline?limit=20", authorization(i))
+			if err != nil {
+				return err
+			}
+			ratios[i] = append(ratios[i], tag.rate/r.rate)
+		}
+	}
+	for i, name := range names {
+		each := make([]string, len(ratios[i]))
+		for j, r := range ratios[i] {
+			each[j] = fmt.Sprintf("%.2f×", r)
+		}
+		slices.Sort(ratios[i])
+		b.notes = append(b.notes, fmt.Sprintf("timeline, %s: costs %s a tag page (median %.2f×)",
+			name, strings.Join(each, ", "), ratios[i][len(ratios[i])/2]))
+	}
+	return nil
+}
+
+// timelineRounds is how many times each timeline is measured.
+const timelineRounds = 3
+
+// load sends target load for two seconds, unmeasured; script sets headers.
+func load(work, target, script string) error {
+	path := filepath.Join(work, "warm.lua")
+	if err := os.WriteFile(path, []byte(script), 0o644); err != nil {
+		return err
+	}
+	if out, err := exec.Command("wrk", "-t2", "-c64", "-d2s", "-s", path, target).CombinedOutput(); err != nil {
+		return fmt.Errorf("wrk: %v\n%s", err, out)
 	}
 	return nil
 }
