@@ -86,7 +86,7 @@ func TestGeneratedContract(t *testing.T) {
 	}
 	operations := 0
 	for _, route := range httpapi.Routes {
-		if route.Path != httpapi.StreamPath {
+		if !route.LongLived() {
 			operations++
 		}
 	}

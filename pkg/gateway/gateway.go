@@ -43,7 +43,7 @@ func New(upstreams Upstreams, log *slog.Logger, writeTimeout time.Duration) (htt
 			proxies[route.Group] = newProxy(targets, log)
 		}
 		h := proxies[route.Group]
-		if route.Path == httpapi.StreamPath {
+		if route.LongLived() {
 			h = longLived(h, writeTimeout)
 		}
 		g.Handlers[route.Method+" "+route.Path] = h

@@ -112,7 +112,7 @@ func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, 
 				m.observer(ri.route, r.Method, sw.status).Observe(elapsed.Seconds())
 				level := slog.LevelInfo
 				switch {
-				case access.Slow > 0 && elapsed > access.Slow && ri.route != StreamPath:
+				case access.Slow > 0 && elapsed > access.Slow && !longLived(ri.route):
 					level = slog.LevelWarn
 				case !access.Every:
 					return
@@ -174,7 +174,7 @@ func deadline(d time.Duration) middleware {
 			return next
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path == StreamPath { // lasts while its client reads; it bounds its own reads
+			if longLived(r.URL.Path) { // lasts while its client reads; it bounds its own reads
 				next.ServeHTTP(w, r)
 				return
 			}

@@ -75,3 +75,16 @@ func TestDatabaseDeadline(t *testing.T) {
 		t.Fatalf("a deadline was logged as a bug or a client gone:\n%s", logs.String())
 	}
 }
+
+func TestLongLivedRoutes(t *testing.T) {
+	for _, r := range Routes {
+		if got, want := r.LongLived(), r.Path == StreamPath; got != want {
+			t.Errorf("%s %s: long-lived %v, want %v", r.Method, r.Path, got, want)
+		}
+	}
+	for path, want := range map[string]bool{StreamPath: true, "/v1/chirps": false, "/v1/nowhere": false} {
+		if got := longLived(path); got != want {
+			t.Errorf("longLived(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

@@ -50,6 +50,22 @@ var Routes = []Route{
 	{GroupStream, "GET", StreamPath},
 }
 
+// LongLived reports whether the route's requests last as long as their
+// client reads (the stream group's): the per-request database deadline and
+// the slow-request log leave them alone, a proxy lifts the server's
+// deadlines off them and bounds each write, and they bound their own reads.
+func (r Route) LongLived() bool { return r.Group == GroupStream }
+
+// longLived reports whether path is a long-lived route's.
+func longLived(path string) bool {
+	for _, r := range Routes {
+		if r.Path == path {
+			return r.LongLived()
+		}
+	}
+	return false
+}
+
 // methods are the HTTP methods the route answers: HEAD too for a GET.
 func (r Route) methods() []string {
 	if r.Method == "GET" {

@@ -14,9 +14,7 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
-// StreamPath is the live stream's path. Its requests last as long as the
-// client reads, so the per-request database deadline and the slow-request
-// log leave it alone; it bounds each of its own database reads.
+// StreamPath is the live stream's path, a long-lived route (Route.LongLived).
 const StreamPath = "/v1/stream"
 
 // StreamOptions tune the live streams.
