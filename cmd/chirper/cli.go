@@ -11,13 +11,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"golang.org/x/term"
 
+	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/client"
 )
 
@@ -279,9 +279,9 @@ func (c *cli) remove(ctx context.Context, args []string) error {
 // show as #hashtags.
 func (c *cli) line(ch *client.Chirp) {
 	tags := ""
-	lower := strings.ToLower(ch.Message)
+	shown := chirper.Hashtags(ch.Message)
 	for _, t := range ch.Tags {
-		if !hasHashtag(lower, t) {
+		if !slices.Contains(shown, t) {
 			tags += "  #" + t
 		}
 	}
@@ -385,17 +385,3 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
-
-// hasHashtag reports whether message shows #tag as a whole word.
-func hasHashtag(message, tag string) bool {
-	for rest := message; ; {
-		i := strings.Index(rest, "#"+tag)
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+1+len(tag):]
-		if r, _ := utf8.DecodeRuneInString(rest); rest == "" || !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
-			return true
-		}
-	}
-}

@@ -68,8 +68,8 @@ func startStandalone(t *testing.T) string {
 	}
 }
 
-// chirper runs one command line in this process and returns its output.
-func chirper(t *testing.T, stdin string, args ...string) (string, error) {
+// runCLI runs one command line in this process and returns its output.
+func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
 	err := run(context.Background(), args, strings.NewReader(stdin), &out, io.Discard)
@@ -79,7 +79,7 @@ func chirper(t *testing.T, stdin string, args ...string) (string, error) {
 // must runs a command line that must succeed.
 func must(t *testing.T, stdin string, args ...string) string {
 	t.Helper()
-	out, err := chirper(t, stdin, args...)
+	out, err := runCLI(t, stdin, args...)
 	if err != nil {
 		t.Fatalf("chirper %v: %v\n%s", args, err, out)
 	}
@@ -108,10 +108,10 @@ func TestCLI(t *testing.T) {
 	if out := must(t, "correct horse battery\n", "register", "alice"); !strings.Contains(out, "registered alice") {
 		t.Fatalf("register: %q", out)
 	}
-	if _, err := chirper(t, "", "whoami"); err == nil || !strings.Contains(err.Error(), "not logged in") {
+	if _, err := runCLI(t, "", "whoami"); err == nil || !strings.Contains(err.Error(), "not logged in") {
 		t.Fatalf("whoami before login: %v", err)
 	}
-	if _, err := chirper(t, "wrong password\n", "login", "alice"); err == nil {
+	if _, err := runCLI(t, "wrong password\n", "login", "alice"); err == nil {
 		t.Fatal("a wrong password logged in")
 	}
 	must(t, "correct horse battery\n", "login", "alice")
@@ -154,10 +154,10 @@ func TestCLI(t *testing.T) {
 	}
 
 	must(t, "", "rm", id)
-	if _, err := chirper(t, "", "get", id); err == nil || !strings.Contains(err.Error(), "not found") {
+	if _, err := runCLI(t, "", "get", id); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("get after rm: %v", err)
 	}
-	if _, err := chirper(t, "", "rm", id); err == nil {
+	if _, err := runCLI(t, "", "rm", id); err == nil {
 		t.Fatal("a second rm succeeded")
 	}
 
@@ -173,11 +173,11 @@ func TestCLI(t *testing.T) {
 	// Usage mistakes are exit code 2, everything else 1.
 	for _, args := range [][]string{{}, {"dance"}, {"post"}, {"ls", "extra"}, {"ls", "--since", "yesterday"}, {"get"}, {"--bogus", "ls"}} {
 		var ue *usageError
-		if _, err := chirper(t, "", args...); !errors.As(err, &ue) {
+		if _, err := runCLI(t, "", args...); !errors.As(err, &ue) {
 			t.Errorf("chirper %v: %v, want a usage error", args, err)
 		}
 	}
-	if _, err := chirper(t, "", "--server", "http://127.0.0.1:1", "ls"); err == nil {
+	if _, err := runCLI(t, "", "--server", "http://127.0.0.1:1", "ls"); err == nil {
 		t.Error("an unreachable server answered")
 	}
 
@@ -185,7 +185,7 @@ func TestCLI(t *testing.T) {
 	if _, err := os.Stat(sessionFile); !os.IsNotExist(err) {
 		t.Fatalf("the session file after logout: %v", err)
 	}
-	if _, err := chirper(t, "", "post", "logged out"); err == nil || !strings.Contains(err.Error(), "not logged in") {
+	if _, err := runCLI(t, "", "post", "logged out"); err == nil || !strings.Contains(err.Error(), "not logged in") {
 		t.Fatalf("post after logout: %v", err)
 	}
 }
@@ -215,24 +215,6 @@ func TestExitCodes(t *testing.T) {
 		}
 		if code != c.code {
 			t.Errorf("chirper %v: exit %d (%v), want %d", c.args, code, err, c.code)
-		}
-	}
-}
-
-func TestHasHashtag(t *testing.T) {
-	for _, c := range []struct {
-		message, tag string
-		want         bool
-	}{
-		{"hello #go", "go", true},
-		{"#go, then", "go", true},
-		{"hello #golang", "go", false},
-		{"hello #go_fast", "go", false},
-		{"no tags", "go", false},
-		{"#golang and #go", "go", true},
-	} {
-		if got := hasHashtag(c.message, c.tag); got != c.want {
-			t.Errorf("hasHashtag(%q, %q) = %v, want %v", c.message, c.tag, got, c.want)
 		}
 	}
 }

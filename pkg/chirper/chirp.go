@@ -39,6 +39,16 @@ type NewChirp struct {
 // & (so "a#b" and "&#39;" are not tags).
 var hashtag = regexp.MustCompile(`(?:^|[^\p{L}\p{N}_&])#([\p{L}\p{N}_]+)`)
 
+// Hashtags returns the #hashtags of a message, lower-cased, in order of
+// appearance: the tags that posting it adds.
+func Hashtags(message string) []string {
+	var tags []string
+	for _, m := range hashtag.FindAllStringSubmatch(message, -1) {
+		tags = append(tags, strings.ToLower(m[1]))
+	}
+	return tags
+}
+
 // Prepare trims the message, merges the explicit tags with every #hashtag of
 // the message (lower-cased, de-duplicated, in order of appearance) and
 // reports every broken rule at once (EINVALID). On success it returns the
@@ -68,8 +78,8 @@ func (n NewChirp) Prepare() (*Chirp, error) {
 		add("tags", strings.TrimPrefix(strings.TrimSpace(t), "#"))
 	}
 	if valid {
-		for _, m := range hashtag.FindAllStringSubmatch(msg, -1) {
-			add("message", m[1])
+		for _, t := range Hashtags(msg) {
+			add("message", t)
 		}
 	}
 	v.check(len(tags) <= MaxTagsPerChirp, "tags", "a chirp has at most 10 tags, #hashtags included")

@@ -2,6 +2,7 @@ package chirper_test
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +115,24 @@ func assertFields(tb testing.TB, err error, want []string) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		tb.Fatalf("fields = %q, want %q (%+v)", got, want, e.Fields)
+	}
+}
+
+func TestHashtags(t *testing.T) {
+	for _, c := range []struct {
+		message string
+		want    []string
+	}{
+		{"hello #go", []string{"go"}},
+		{"#go, then", []string{"go"}},
+		{"hello #golang", []string{"golang"}},
+		{"hello #go_fast", []string{"go_fast"}},
+		{"no tags", nil},
+		{"#golang and #Go", []string{"golang", "go"}},
+		{"a#go &#39; #", nil},
+	} {
+		if got := chirper.Hashtags(c.message); !slices.Equal(got, c.want) {
+			t.Errorf("Hashtags(%q) = %q, want %q", c.message, got, c.want)
+		}
 	}
 }
