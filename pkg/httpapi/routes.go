@@ -56,15 +56,20 @@ var Routes = []Route{
 // deadlines off them and bounds each write, and they bound their own reads.
 func (r Route) LongLived() bool { return r.Group == GroupStream }
 
-// longLived reports whether path is a long-lived route's.
-func longLived(path string) bool {
+// longLivedPaths are the paths of the long-lived routes, found once: every
+// request asks.
+var longLivedPaths = func() map[string]bool {
+	paths := make(map[string]bool)
 	for _, r := range Routes {
-		if r.Path == path {
-			return r.LongLived()
+		if r.LongLived() {
+			paths[r.Path] = true
 		}
 	}
-	return false
-}
+	return paths
+}()
+
+// longLived reports whether path is a long-lived route's.
+func longLived(path string) bool { return longLivedPaths[path] }
 
 // methods are the HTTP methods the route answers: HEAD too for a GET.
 func (r Route) methods() []string {

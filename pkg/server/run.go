@@ -272,9 +272,13 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
 	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
 		namedCache{"pages", pageCache.Stats})
-	// How many users a reader follows plans their timeline's read.
-	followCounts := chirper.NewFollowCounts(st.Follows, caches, cfg.CacheSize)
-	st.caches = append(st.caches, namedCache{"follow_counts", followCounts.Stats})
+	// How many users a reader follows plans their timeline's read on
+	// PostgreSQL; SQLite has one plan, and a count would cost it a query.
+	var followCounts *chirper.FollowCounts
+	if st.primaryDSN != nil {
+		followCounts = chirper.NewFollowCounts(st.Follows, caches, cfg.CacheSize)
+		st.caches = append(st.caches, namedCache{"follow_counts", followCounts.Stats})
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
