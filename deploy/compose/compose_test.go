@@ -107,6 +107,27 @@ func waitFor(t *testing.T, what string, limit time.Duration, ok func() bool) {
 	}
 }
 
+// chirpAsNewUser registers username on the server at base, logs in and
+// posts message; it returns the logged-in client and the chirp.
+func chirpAsNewUser(t *testing.T, base, username, message string) (*client.Client, *client.Chirp) {
+	t.Helper()
+	ctx := context.Background()
+	c := client.New(base, nil)
+	if _, err := c.Register(ctx, client.Registration{Username: username, Password: "long enough"}); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.Login(ctx, username, "long enough")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithToken(tok.AccessToken)
+	posted, err := c.CreateChirp(ctx, client.NewChirp{Message: message})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, posted
+}
+
 func answers(url string, status int) bool {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -238,18 +259,7 @@ func TestCompose(t *testing.T) {
 
 	t.Run("DataOutlivesARestart", func(t *testing.T) {
 		ctx := context.Background()
-		c := client.New(gateway, nil)
-		if _, err := c.Register(ctx, client.Registration{Username: "survivor", Password: "long enough"}); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := c.Login(ctx, "survivor", "long enough")
-		if err != nil {
-			t.Fatal(err)
-		}
-		posted, err := c.WithToken(tok.AccessToken).CreateChirp(ctx, client.NewChirp{Message: "before the restart"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, posted := chirpAsNewUser(t, gateway, "survivor", "before the restart")
 		compose(t, "restart", "postgres")
 		waitFor(t, "the chirp after PostgreSQL restarted", time.Minute, func() bool {
 			got, err := c.GetChirp(ctx, posted.ID)
@@ -268,18 +278,7 @@ func TestCompose(t *testing.T) {
 		base := "http://127.0.0.1:18099"
 		waitFor(t, "the standalone container ready", time.Minute, func() bool { return answers(base+"/readyz", http.StatusOK) })
 		ctx := context.Background()
-		c := client.New(base, nil)
-		if _, err := c.Register(ctx, client.Registration{Username: "local", Password: "long enough"}); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := c.Login(ctx, "local", "long enough")
-		if err != nil {
-			t.Fatal(err)
-		}
-		posted, err := c.WithToken(tok.AccessToken).CreateChirp(ctx, client.NewChirp{Message: "kept in /data"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, posted := chirpAsNewUser(t, base, "local", "kept in /data")
 		files := docker(t, "run", "--rm", "-v", volume+":/data", "golang:1.26-bookworm", "ls", "-ln", "/data")
 		for _, f := range []string{"chirper.db", "signing-key.pem"} {
 			if !strings.Contains(files, f) {
@@ -298,7 +297,7 @@ func TestCompose(t *testing.T) {
 			return err == nil && got.Message == posted.Message
 		})
 		// The same key signs after the restart: the old token still works.
-		if _, err := c.WithToken(tok.AccessToken).CreateChirp(ctx, client.NewChirp{Message: "after the restart"}); err != nil {
+		if _, err := c.CreateChirp(ctx, client.NewChirp{Message: "after the restart"}); err != nil {
 			t.Errorf("the token from before the restart: %v", err)
 		}
 	})

@@ -124,6 +124,19 @@ func TestHubFiltersLikeTheLists(t *testing.T) {
 	}
 }
 
+// wantEnd waits up to 5 s for s to end, and checks that it ended for want.
+func wantEnd(t *testing.T, s *chirper.Subscription, want error, what string) {
+	t.Helper()
+	select {
+	case <-s.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: the stream did not end", what)
+	}
+	if !errors.Is(s.Err(), want) {
+		t.Fatalf("%s: ended for %v, want %v", what, s.Err(), want)
+	}
+}
+
 func equalIDs(a, b []int64) bool {
 	if len(a) != len(b) {
 		return false
@@ -149,14 +162,7 @@ func TestHubDropsASlowReaderOnly(t *testing.T) {
 			t.Fatal("the fast reader got nothing")
 		}
 	}
-	select {
-	case <-slow.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("a reader 3 events behind a buffer of 2 was not dropped")
-	}
-	if !errors.Is(slow.Err(), chirper.ErrStreamSlow) {
-		t.Fatalf("dropped for %v, want ErrStreamSlow", slow.Err())
-	}
+	wantEnd(t, slow, chirper.ErrStreamSlow, "a reader 3 events behind a buffer of 2")
 	if st := f.hub.Stats(); st.Streams != 1 || st.Slow != 1 {
 		t.Fatalf("stats %+v, want 1 stream left and 1 dropped", st)
 	}
@@ -179,20 +185,14 @@ func TestHubBoundsAndEnds(t *testing.T) {
 	// Changes may have been missed: every stream ends, so that its client
 	// reconnects and replays from the database.
 	f.caches.Reset(false)
-	<-s.Done()
-	if !errors.Is(s.Err(), chirper.ErrStreamMissed) {
-		t.Fatalf("after a reset: %v, want ErrStreamMissed", s.Err())
-	}
+	wantEnd(t, s, chirper.ErrStreamMissed, "after a reset")
 	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{}); chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
 		t.Fatalf("while changes are not heard: %v, want EUNAVAILABLE", err)
 	}
 	f.caches.Reset(true)
 	s = f.subscribe(t, chirper.StreamFilter{})
 	f.hub.Close()
-	<-s.Done()
-	if !errors.Is(s.Err(), chirper.ErrStreamClosed) {
-		t.Fatalf("at shutdown: %v, want ErrStreamClosed", s.Err())
-	}
+	wantEnd(t, s, chirper.ErrStreamClosed, "at shutdown")
 	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{}); chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
 		t.Fatalf("after Close: %v, want EUNAVAILABLE", err)
 	}
@@ -226,14 +226,7 @@ func TestHubEndsStreamsWhenTheDatabaseFails(t *testing.T) {
 	// A new chirp the hub cannot read: its streams may miss it, so they end
 	// and their clients replay from the database when it is back.
 	f.caches.Changed(chirper.Change{Table: chirper.NewChirps, IDs: []int64{c.ID}})
-	select {
-	case <-home.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("the stream did not end")
-	}
-	if !errors.Is(home.Err(), chirper.ErrStreamMissed) {
-		t.Fatalf("ended for %v, want ErrStreamMissed", home.Err())
-	}
+	wantEnd(t, home, chirper.ErrStreamMissed, "a home stream whose new chirp could not be read")
 	// A home stream cannot start without whom its reader follows.
 	if _, err := f.hub.Subscribe(context.Background(), chirper.StreamFilter{HomeOf: alice.ID}); err == nil {
 		t.Fatal("a home stream started with the database down")
