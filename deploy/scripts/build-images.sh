@@ -17,6 +17,6 @@ for dockerfile in cmd/standalone/Dockerfile cmd/services/*/Dockerfile deploy/loc
     cmd/services/*)
       if [ "$size" -gt 25000000 ]; then verdict="TOO LARGE (limit 25 MB)"; failed=1; fi ;;
   esac
-  printf '%-38s chirper/%-14s %6.1f MB  %s\n' "$dockerfile" "$name" "$(echo "$size / 1000000" | bc -l)" "$verdict"
+  printf '%-38s chirper/%-14s %6.1f MB  %s\n' "$dockerfile" "$name" "$(awk -v s="$size" 'BEGIN { print s / 1e6 }')" "$verdict"
 done
 exit $failed
