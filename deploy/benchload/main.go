@@ -51,12 +51,18 @@ func main() {
 	sizes := flag.String("sizes", "10000,1000000", "chirps in the PostgreSQL runs")
 	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run")
 	withSQLite := flag.Bool("sqlite", true, "measure the standalone on SQLite")
+	only := flag.String("only", "", "measure only the Chirper runs whose row name matches this regular expression (the limits are always measured)")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
 		return
 	}
-	b := &bench{duration: *duration, profiles: *profiles, sqlite: *withSQLite}
+	runs, err := regexp.Compile(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchload: -only:", err)
+		os.Exit(2)
+	}
+	b := &bench{duration: *duration, profiles: *profiles, sqlite: *withSQLite, only: runs}
 	if err := b.run(strings.Split(*sizes, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
 		os.Exit(1)
@@ -85,6 +91,7 @@ type bench struct {
 	duration time.Duration
 	profiles string
 	sqlite   bool
+	only     *regexp.Regexp // the Chirper runs measured, by row name
 	work     string
 	rows     []row
 	limits   map[string]float64 // per second, by name
@@ -152,6 +159,11 @@ func (b *bench) run(sizes []string) error {
 	}
 	b.print(os.Stdout)
 	return nil
+}
+
+// wants reports whether any of the named Chirper runs is to be measured.
+func (b *bench) wants(names ...string) bool {
+	return slices.ContainsFunc(names, b.only.MatchString)
 }
 
 func step(msg string) { fmt.Fprintf(os.Stderr, "benchload: %s\n", msg) }
@@ -352,9 +364,44 @@ func (b *bench) sqliteLimits() error {
 	})
 }
 
+// pgRun is one wrk run against the standalone on PostgreSQL.
+type pgRun struct {
+	name, path string
+	script     func() string // wrk's Lua script, made once the tokens are known
+	limit      string
+	conns      int
+	warm       int // ids read once before the run
+}
+
+// noScript is a run's script when it only GETs its path.
+func noScript() string { return "" }
+
 // chirperOnPostgres seeds a database with n chirps by 100 users and
 // measures the standalone on it.
 func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
+	size := fmt.Sprintf("%dk", n/1000)
+	if n >= 1_000_000 {
+		size = fmt.Sprintf("%dM", n/1_000_000)
+	}
+	tokens := make([]string, 100) // filled once the server is up
+	runs := []pgRun{
+		{"GET /v1/chirps/{id} (random)", "/", func() string { return randomIDScript(n) }, "bare", 64, 0},
+		{"GET /v1/chirps/{id} (5,000 hot ids, cache warmed)", "/", func() string { return randomIDScript(hotIDs) }, "bare", 64, hotIDs},
+		{"newest page: all", "/v1/chirps?limit=20", noScript, "pgbench-S", 64, 0},
+		{"newest page: one tag", "/v1/chirps?tag=tag7&limit=20", noScript, "pgbench-S", 64, 0},
+		{"newest page: any of 3 tags", "/v1/chirps?tag=tag7&tag=tag42&tag=tag93&limit=20", noScript, "pgbench-S", 64, 0},
+		{"newest page: one author", "/v1/chirps?author=user_42&limit=20", noScript, "pgbench-S", 64, 0},
+		{"search, a common word (cached first page)", "/v1/chirps?q=chirp&limit=20", noScript, "pgbench-S", 64, 0},
+		{"search, a common word (uncached: a cursor)", "/v1/chirps?q=chirp&limit=20&cursor=" + cursor(int64(n)+1), noScript, "pgbench-S", 64, 0},
+		{"search, a rare word (uncached: a cursor)", "/v1/chirps?q=4242&limit=20&cursor=" + cursor(int64(n)+1), noScript, "pgbench-S", 64, 0},
+		{"POST /v1/chirps, 16 conns", "/v1/chirps", func() string { return postScript(tokens) }, "insert16", 16, 0},
+		{"POST /v1/chirps, 64 conns", "/v1/chirps", func() string { return postScript(tokens) }, "insert64", 64, 0},
+	}
+	rowName := func(run string) string { return fmt.Sprintf("PostgreSQL %s: %s", size, run) }
+	runs = slices.DeleteFunc(runs, func(run pgRun) bool { return !b.wants(rowName(run.name)) })
+	if len(runs) == 0 {
+		return nil
+	}
 	step(fmt.Sprintf("seeding PostgreSQL with %d chirps", n))
 	db, dsn, err := seeded(base, fmt.Sprintf("chirper_load_%d", n), 100, n)
 	if err != nil {
@@ -367,36 +414,14 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 		return err
 	}
 	defer p.stop()
-	tokens, err := login(p.url, 100, password)
-	if err != nil {
+	if tokens, err = login(p.url, len(tokens), password); err != nil {
 		return err
-	}
-	size := fmt.Sprintf("%dk", n/1000)
-	if n >= 1_000_000 {
-		size = fmt.Sprintf("%dM", n/1_000_000)
-	}
-	runs := []struct {
-		name, path, script, limit string
-		conns                     int
-		warm                      int // ids read once before the run
-	}{
-		{"GET /v1/chirps/{id} (random)", "/", randomIDScript(n), "bare", 64, 0},
-		{"GET /v1/chirps/{id} (5,000 hot ids, cache warmed)", "/", randomIDScript(hotIDs), "bare", 64, hotIDs},
-		{"newest page: all", "/v1/chirps?limit=20", "", "pgbench-S", 64, 0},
-		{"newest page: one tag", "/v1/chirps?tag=tag7&limit=20", "", "pgbench-S", 64, 0},
-		{"newest page: any of 3 tags", "/v1/chirps?tag=tag7&tag=tag42&tag=tag93&limit=20", "", "pgbench-S", 64, 0},
-		{"newest page: one author", "/v1/chirps?author=user_42&limit=20", "", "pgbench-S", 64, 0},
-		{"search, a common word (cached first page)", "/v1/chirps?q=chirp&limit=20", "", "pgbench-S", 64, 0},
-		{"search, a common word (uncached: a cursor)", "/v1/chirps?q=chirp&limit=20&cursor=" + cursor(int64(n)+1), "", "pgbench-S", 64, 0},
-		{"search, a rare word (uncached: a cursor)", "/v1/chirps?q=4242&limit=20&cursor=" + cursor(int64(n)+1), "", "pgbench-S", 64, 0},
-		{"POST /v1/chirps, 16 conns", "/v1/chirps", postScript(tokens), "insert16", 16, 0},
-		{"POST /v1/chirps, 64 conns", "/v1/chirps", postScript(tokens), "insert64", 64, 0},
 	}
 	for _, run := range runs {
 		if err := warm(p.url, run.warm); err != nil {
 			return err
 		}
-		if _, err := b.wrk(p, fmt.Sprintf("PostgreSQL %s: %s", size, run.name), run.limit, run.conns, p.url+run.path, run.script); err != nil {
+		if _, err := b.wrk(p, rowName(run.name), run.limit, run.conns, p.url+run.path, run.script()); err != nil {
 			return err
 		}
 	}
@@ -416,6 +441,9 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 // makes silent for the newest 9,000 chirps (the worst case of a walk).
 // Each is compared with a tag page measured just before it.
 func (b *bench) timelines(standalone, base string) error {
+	if !b.wants("PostgreSQL 1M, 10k users: timeline") {
+		return nil
+	}
 	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
 	db, dsn, err := seeded(base, "chirper_load_timeline", 10_000, 1_000_000)
 	if err != nil {
@@ -517,6 +545,9 @@ func load(work, target, script string) error {
 // chirperOnSQLite measures the zero-configuration standalone: POST first,
 // which makes the chirps that GET then reads.
 func (b *bench) chirperOnSQLite(standalone string) error {
+	if !b.wants(sqlitePOST, sqliteGET) {
+		return nil
+	}
 	step("the standalone on SQLite")
 	p, err := b.start(standalone, map[string]string{"CHIRPER_DATA_DIR": filepath.Join(b.work, "sqlite-data")})
 	if err != nil {
@@ -535,14 +566,21 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	if tokens, err = login(p.url, 100, password); err != nil {
 		return err
 	}
-	r, err := b.wrk(p, "SQLite: POST /v1/chirps, 64 conns", "sqlite-insert", 64, p.url+"/v1/chirps", postScript(tokens))
+	r, err := b.wrk(p, sqlitePOST, "sqlite-insert", 64, p.url+"/v1/chirps", postScript(tokens))
 	if err != nil {
 		return err
 	}
 	posted := int(r.rate * b.duration.Seconds())
-	_, err = b.wrk(p, "SQLite: GET /v1/chirps/{id} (random)", "bare", 64, p.url+"/", randomIDScript(max(posted, 1)))
+	_, err = b.wrk(p, sqliteGET, "bare", 64, p.url+"/", randomIDScript(max(posted, 1)))
 	return err
 }
+
+// The rows of the SQLite pass; its GET reads the chirps its POST made, so
+// either runs both.
+const (
+	sqlitePOST = "SQLite: POST /v1/chirps, 64 conns"
+	sqliteGET  = "SQLite: GET /v1/chirps/{id} (random)"
+)
 
 // hotIDs is how many chirps the warm GET by id reads: within the default
 // cache (CHIRPER_CACHE_SIZE, 10,000), as a chirp read again is.
