@@ -58,7 +58,7 @@ test-short: ## run the tests without a PostgreSQL server: those that need one ar
 
 bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirps, summarised by benchstat
 	@mkdir -p $(BIN)
-	TEST_REQUIRE_POSTGRES=1 $(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/postgres/ | tee $(BENCH_OUT)
+	TEST_REQUIRE_POSTGRES=1 PG_DURABLE=1 $(WITH_PG) $(GO) test -run '^$$' -bench . -benchmem -count 6 ./pkg/postgres/ | tee $(BENCH_OUT)
 	$(GO) tool benchstat -col /chirps $(BENCH_OUT)
 
 BENCH_LOAD_FLAGS ?= -d 10s

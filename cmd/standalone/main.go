@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "serve":
 		return server.Run(ctx, binary, args, stdout, stderr)
 	case "migrate":
-		return withStores(ctx, func(*server.Stores) error {
+		return withStores(ctx, stderr, func(*server.Stores) error {
 			fmt.Fprintln(stdout, "the database schema is up to date")
 			return nil
 		})
@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if args[0] == "revoke" {
 			role = chirper.RoleUser
 		}
-		return withStores(ctx, func(st *server.Stores) error {
+		return withStores(ctx, stderr, func(st *server.Stores) error {
 			u, err := st.Users.SetUserRole(ctx, args[1], role)
 			if err != nil {
 				return fmt.Errorf("%s: %s", args[1], chirper.ErrorMessage(err))
@@ -114,13 +114,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 // withStores opens (and so migrates) the configured database for a one-off
-// command.
-func withStores(ctx context.Context, fn func(*server.Stores) error) error {
+// command, which logs to stderr.
+func withStores(ctx context.Context, stderr io.Writer, fn func(*server.Stores) error) error {
 	cfg, err := config.Load(ctx)
 	if err != nil {
 		return err
 	}
-	st, err := server.OpenStores(ctx, cfg, binary)
+	st, err := server.OpenStores(ctx, cfg, binary, server.NewLogger(stderr, cfg.LogLevel))
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
-// ChangesChannel is the channel on which the triggers of migration 00005
-// announce changed users and deleted chirps.
+// ChangesChannel is the channel on which the triggers announce changed
+// users, deleted chirps and changed follows, and the chirp store new
+// chirps (ChirpStore.announce).
 const ChangesChannel = "chirper_changes"
 
 // ListenForChanges passes every change that any process makes to caches,

@@ -14,9 +14,9 @@ import (
 	"github.com/chirper/chirper/pkg/storetest"
 )
 
-// TestChangesReachListeners: the triggers announce every new chirp by id
-// (a batch larger than one notification holds, too), and each follow and
-// unfollow by its follower, to ListenForChanges.
+// TestChangesReachListeners: the chirp store announces every new chirp by
+// id (a batch larger than one notification holds, too), and the triggers
+// each follow and unfollow by its follower, to ListenForChanges.
 func TestChangesReachListeners(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -59,6 +59,18 @@ func TestChangesReachListeners(t *testing.T) {
 	defer db.Close()
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
+	}
+	// The store announces new chirps after their commit: a trigger would
+	// NOTIFY inside the insert's transaction, which serialises every
+	// writer's commit (BenchmarkCreateChirps, notify=inside).
+	var insertTriggers int
+	if err := db.QueryRowContext(ctx, `
+		SELECT count(*) FROM pg_trigger
+		WHERE tgrelid = 'chirps'::regclass AND NOT tgisinternal AND tgtype & 4 <> 0`).Scan(&insertTriggers); err != nil {
+		t.Fatal(err)
+	}
+	if insertTriggers != 0 {
+		t.Fatalf("chirps has %d insert triggers, want none", insertTriggers)
 	}
 	users := postgres.NewUserStore(db)
 	alice := storetest.MustCreateUser(t, users, "alice")

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"time"
 
@@ -30,6 +31,7 @@ const migrationLockID = 0x636869727065
 // DB is a pool of connections to one PostgreSQL database.
 type DB struct {
 	*sql.DB
+	log *slog.Logger
 }
 
 // Options tune the connection pool; zero values take the defaults.
@@ -38,6 +40,9 @@ type Options struct {
 	MaxIdleConns    int           // default MaxOpenConns
 	ConnMaxIdleTime time.Duration // default 5 minutes
 	ConnMaxLifetime time.Duration // default 30 minutes
+	// Log takes what the stores cannot return to their caller: new chirps
+	// stored whose announcement to other processes failed. Default: none.
+	Log *slog.Logger
 }
 
 // Open opens a pool on the database at dsn (a postgres:// URL or a key=value
@@ -98,7 +103,10 @@ func OpenConnector(ctx context.Context, connector driver.Connector, opts Options
 		db.Close()
 		return nil, fmt.Errorf("postgres: cannot reach the database: %w", translate(err))
 	}
-	return &DB{DB: db}, nil
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &DB{DB: db, log: opts.Log}, nil
 }
 
 func (db *DB) provider() (*goose.Provider, error) {

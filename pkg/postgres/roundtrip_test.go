@@ -40,7 +40,9 @@ func (c countingConn) Write(b []byte) (int, error) {
 }
 
 // TestOneRoundTripPerStoreCall: every store call of the hot paths is one
-// round trip to PostgreSQL.
+// round trip to PostgreSQL, but for CreateChirps, whose announcement of the
+// new chirps is a second statement by design (ChirpStore.announce: sent in
+// the insert's transaction, it serialised every writer's commit).
 func TestOneRoundTripPerStoreCall(t *testing.T) {
 	ctx := context.Background()
 	dsn := pgtest.NewDatabase(t)
@@ -65,6 +67,8 @@ func TestOneRoundTripPerStoreCall(t *testing.T) {
 		f.Normalize()
 		return func() error { _, err := chirps.ListChirps(ctx, f); return err }
 	}
+	// Round trips where not 1.
+	roundTrips := map[string]int64{"CreateChirps": 2}
 	for _, call := range []struct {
 		name string
 		do   func() error
@@ -92,8 +96,8 @@ func TestOneRoundTripPerStoreCall(t *testing.T) {
 			if err := call.do(); err != nil {
 				t.Fatal(err)
 			}
-			if got := writes.Load() - before; got != 1 {
-				t.Fatalf("%d round trips, want 1", got)
+			if got, want := writes.Load()-before, max(roundTrips[call.name], 1); got != want {
+				t.Fatalf("%d round trips, want %d", got, want)
 			}
 		})
 	}

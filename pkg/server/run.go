@@ -130,7 +130,7 @@ func NewLogger(w io.Writer, level string) *slog.Logger {
 // Build opens the stores and assembles the server of the binary's groups
 // without listening yet.
 func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) (*Server, error) {
-	st, err := OpenStores(ctx, cfg, b)
+	st, err := OpenStores(ctx, cfg, b, log)
 	if err != nil {
 		return nil, err
 	}

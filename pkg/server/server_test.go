@@ -295,7 +295,7 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = dsn
 	ctx := context.Background()
-	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "standalone", Standalone: true})
+	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "standalone", Standalone: true}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,12 +333,12 @@ func TestReadinessFollowsTheDatabase(t *testing.T) {
 func TestServiceRefusesOldSchema(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = pgtest.NewDatabase(t) // empty: never migrated
-	_, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"})
+	_, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"}, quiet)
 	if err == nil || !strings.Contains(err.Error(), "migrate") {
 		t.Fatalf("OpenStores on an unmigrated database = %v, want advice to migrate", err)
 	}
 	cfg.DatabaseURL = "sqlite:" + filepath.Join(t.TempDir(), "x.db")
-	if _, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"}); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
+	if _, err := server.OpenStores(context.Background(), cfg, server.Binary{Name: "users"}, quiet); err == nil || !strings.Contains(err.Error(), "PostgreSQL") {
 		t.Fatalf("a service on SQLite = %v, want a refusal", err)
 	}
 }
@@ -362,7 +362,7 @@ func TestReadReplica(t *testing.T) {
 		db.Close()
 	}
 	cfg.DatabaseURL, cfg.DatabaseReadURL = primary, replica
-	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "list-chirps"})
+	st, err := server.OpenStores(ctx, cfg, server.Binary{Name: "list-chirps"}, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

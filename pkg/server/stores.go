@@ -63,7 +63,7 @@ func NewStores(db *sql.DB, users chirper.UserStore, chirps chirper.ChirpStore, t
 // OpenStores opens the database of b. The standalone may use SQLite and
 // migrates at start; a service needs PostgreSQL and refuses to start when
 // the schema is not the one its code expects.
-func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, error) {
+func OpenStores(ctx context.Context, cfg *config.Config, b Binary, log *slog.Logger) (*Stores, error) {
 	kind, dsn, err := cfg.Database()
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 	case kind == config.SQLite:
 		return nil, errors.New("the services need PostgreSQL: set CHIRPER_DATABASE_URL=postgres://...")
 	}
-	db, primaryDSN, err := openPostgres(ctx, cfg, dsn)
+	db, primaryDSN, err := openPostgres(ctx, cfg, dsn, log)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +93,7 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 		return nil, err
 	}
 	if cfg.DatabaseReadURL != "" {
-		replica, _, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL)
+		replica, _, err := openPostgres(ctx, cfg, cfg.DatabaseReadURL, log)
 		if err != nil {
 			st.Close()
 			return nil, fmt.Errorf("read replica: %w", err)
@@ -107,8 +107,8 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary) (*Stores, err
 // openPostgres opens a pool on dsn, signing in with IAM tokens when the
 // configuration asks for it, and returns how to make a connection string
 // for one more connection (an IAM token is good for one sign-in).
-func openPostgres(ctx context.Context, cfg *config.Config, dsn string) (*postgres.DB, func(context.Context) (string, error), error) {
-	opts := postgres.Options{MaxOpenConns: cfg.DBMaxOpenConns}
+func openPostgres(ctx context.Context, cfg *config.Config, dsn string, log *slog.Logger) (*postgres.DB, func(context.Context) (string, error), error) {
+	opts := postgres.Options{MaxOpenConns: cfg.DBMaxOpenConns, Log: log}
 	if !cfg.DatabaseIAMAuth {
 		db, err := postgres.Open(ctx, dsn, opts)
 		return db, func(context.Context) (string, error) { return dsn, nil }, err
