@@ -115,6 +115,7 @@ type Hub struct {
 	closed bool
 	seen   *LRU[int64, struct{}] // chirps passed on, some heard twice; deletions negated
 	slow   int64                 // streams closed for falling behind
+	heard  int64                 // changes handled
 }
 
 // Subscription is one live stream's share of a Hub.
@@ -168,10 +169,43 @@ func (h *Hub) run() {
 		case <-h.stop:
 			return
 		case ch := <-h.changes:
-			h.apply(ch)
+			changes, n := h.gather(ch)
+			for _, ch := range changes {
+				h.apply(ch)
+			}
+			h.mu.Lock()
+			h.heard += int64(n)
+			h.mu.Unlock()
 		}
 	}
 }
+
+// gather returns ch and the changes queued behind it (as many as the
+// queue holds at most), in order, with consecutive new chirps joined (up
+// to gatherIDs ids), so that a burst of writes is read with one query
+// rather than one a batch; and how many changes it took, ch included.
+func (h *Hub) gather(ch Change) ([]Change, int) {
+	changes := []Change{ch}
+	taken := 1
+	for ; taken <= changeQueue; taken++ {
+		var next Change
+		select {
+		case next = <-h.changes:
+		default:
+			return changes, taken
+		}
+		last := &changes[len(changes)-1]
+		if last.Table == NewChirps && next.Table == NewChirps && len(last.IDs)+len(next.IDs) <= gatherIDs {
+			last.IDs = append(slices.Clip(last.IDs), next.IDs...)
+		} else {
+			changes = append(changes, next)
+		}
+	}
+	return changes, taken
+}
+
+// gatherIDs is how many new chirps the hub reads with one query at most.
+const gatherIDs = 1000
 
 // apply passes one change on to the streams.
 func (h *Hub) apply(ch Change) {
@@ -180,8 +214,8 @@ func (h *Hub) apply(ch Change) {
 	switch ch.Table {
 	case NewChirps:
 		ids := h.unseen(ch.IDs)
-		if len(ids) == 0 {
-			return
+		if len(ids) == 0 || h.Stats().Streams == 0 {
+			return // a stream opened later starts after these chirps
 		}
 		chirps, err := h.chirps.FindChirpsByIDs(ctx, ids)
 		if err != nil {
@@ -334,13 +368,14 @@ func (h *Hub) Close() {
 type HubStats struct {
 	Streams int   // open now
 	Slow    int64 // closed for falling behind, in all
+	Changes int64 // changes handled, in all
 }
 
 // Stats returns the hub's counts.
 func (h *Hub) Stats() HubStats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return HubStats{Streams: len(h.subs), Slow: h.slow}
+	return HubStats{Streams: len(h.subs), Slow: h.slow, Changes: h.heard}
 }
 
 // Events are the stream's events, in the order the hub heard them.

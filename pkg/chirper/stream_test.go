@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 // hubFixture is a Hub on a real SQLite database, fed by hand.
 type hubFixture struct {
 	db      *sqlite.DB
-	chirps  chirper.ChirpStore
+	chirps  *gatedChirps
 	users   chirper.UserStore
 	follows chirper.FollowStore
 	caches  *chirper.Caches
@@ -26,7 +28,7 @@ type hubFixture struct {
 
 func newHubFixture(t *testing.T, o chirper.HubOptions) *hubFixture {
 	db := sqlitetest.MustOpenDB(t)
-	f := &hubFixture{db: db, chirps: sqlite.NewChirpStore(db), users: sqlite.NewUserStore(db), caches: chirper.NewCaches(true)}
+	f := &hubFixture{db: db, chirps: &gatedChirps{ChirpStore: sqlite.NewChirpStore(db)}, users: sqlite.NewUserStore(db), caches: chirper.NewCaches(true)}
 	f.follows = chirper.NewReportedFollows(sqlite.NewFollowStore(db), f.caches)
 	if o.Timeout == 0 {
 		o.Timeout = 5 * time.Second
@@ -34,6 +36,40 @@ func newHubFixture(t *testing.T, o chirper.HubOptions) *hubFixture {
 	f.hub = chirper.NewHub(f.chirps, f.follows, f.caches, o, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	t.Cleanup(f.hub.Close)
 	return f
+}
+
+// gatedChirps counts the hub's reads of new chirps and, once hold is
+// called, holds the next read until the test lets it go.
+type gatedChirps struct {
+	chirper.ChirpStore
+	reads atomic.Int64
+
+	mu      sync.Mutex
+	entered chan struct{} // closed when the held read starts
+	release chan struct{} // closed to let it go
+}
+
+// hold makes the next read wait; it returns when the read has started and
+// a function that lets it go.
+func (g *gatedChirps) hold() (started <-chan struct{}, letGo func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	entered, release := make(chan struct{}), make(chan struct{})
+	g.entered, g.release = entered, release
+	return entered, sync.OnceFunc(func() { close(release) })
+}
+
+func (g *gatedChirps) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirper.Chirp, error) {
+	g.reads.Add(1)
+	g.mu.Lock()
+	entered, release := g.entered, g.release
+	g.entered, g.release = nil, nil
+	g.mu.Unlock()
+	if entered != nil {
+		close(entered)
+		<-release
+	}
+	return g.ChirpStore.FindChirpsByIDs(ctx, ids)
 }
 
 // post stores a chirp and tells the hub, as the create handler does.
@@ -214,6 +250,56 @@ func TestHubSendsDeletions(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("no deletion of %d", want)
 		}
+	}
+}
+
+// TestHubReadsOnlyForStreams: with no stream open, new chirps are not read
+// at all; a stream opened later starts after them.
+func TestHubReadsOnlyForStreams(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 10})
+	alice := storetest.MustCreateUser(t, f.users, "alice")
+	for range 3 {
+		f.post(t, alice)
+	}
+	for deadline := time.Now().Add(5 * time.Second); f.hub.Stats().Changes < 3; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the hub handled %d of 3 changes in 5s", f.hub.Stats().Changes)
+		}
+	}
+	if got := f.chirps.reads.Load(); got != 0 {
+		t.Errorf("the hub read new chirps %d times with no stream open, want 0", got)
+	}
+	s := f.subscribe(t, chirper.StreamFilter{})
+	marker := f.post(t, alice)
+	if got := received(t, s, marker.ID); len(got) != 0 {
+		t.Errorf("the stream got %v, posted before it opened", got)
+	}
+	if got := f.chirps.reads.Load(); got != 1 {
+		t.Errorf("the hub read new chirps %d times, want 1 (the marker, once a stream was open)", got)
+	}
+}
+
+// TestHubReadsABurstOnce: new chirps that queue while the hub reads are
+// read together, with one query, and reach the stream in order.
+func TestHubReadsABurstOnce(t *testing.T) {
+	f := newHubFixture(t, chirper.HubOptions{MaxStreams: 10, Buffer: 100})
+	alice := storetest.MustCreateUser(t, f.users, "alice")
+	s := f.subscribe(t, chirper.StreamFilter{})
+	started, letGo := f.chirps.hold()
+	defer letGo()
+	first := f.post(t, alice)
+	<-started
+	want := []int64{first.ID}
+	for range 10 {
+		want = append(want, f.post(t, alice).ID)
+	}
+	marker := f.post(t, alice)
+	letGo()
+	if got := received(t, s, marker.ID); !equalIDs(got, want) {
+		t.Errorf("the stream got %v, want %v", got, want)
+	}
+	if got := f.chirps.reads.Load(); got != 2 {
+		t.Errorf("the hub read new chirps %d times, want 2 (the first, then the 11 queued behind it)", got)
 	}
 }
 

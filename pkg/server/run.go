@@ -391,6 +391,9 @@ func registerHubMetrics(reg prometheus.Registerer, hub *chirper.Hub) {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Namespace: "chirper", Name: "streams_slow_total", Help: "Live streams closed because their reader fell CHIRPER_STREAM_BUFFER events behind.",
 	}, func() float64 { return float64(hub.Stats().Slow) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: "chirper", Name: "stream_changes_total", Help: "Changes the live streams' hub has handled (new chirps, deletions, follows), whether or not a stream wanted them.",
+	}, func() float64 { return float64(hub.Stats().Changes) }))
 }
 
 // loadKeys loads the signing key (only a binary serving the users group
