@@ -53,3 +53,38 @@ func BenchmarkCreateChirp(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFindChirpByID reads chirps by id from 16 goroutines, as GET
+// /v1/chirps/{id} does on a cache miss.
+//
+//	go test -run '^$' -bench FindChirpByID -count 6 ./pkg/sqlite/ | benchstat -
+func BenchmarkFindChirpByID(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	chirps := sqlite.NewChirpStore(db)
+	author := storetest.MustCreateUser(b, sqlite.NewUserStore(db), "bencher")
+	const n = 1000
+	batch := make([]*chirper.Chirp, n)
+	for i := range batch {
+		batch[i] = &chirper.Chirp{AuthorID: author.ID, Message: fmt.Sprint("chirp ", i), Tags: []string{"go"}}
+	}
+	if err := chirps.CreateChirps(ctx, batch); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			if _, err := chirps.FindChirpByID(ctx, batch[i%n].ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

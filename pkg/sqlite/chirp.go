@@ -24,7 +24,7 @@ func NewChirpStore(db *DB) *ChirpStore { return &ChirpStore{db: db} }
 
 const chirpColumns = `c.id, c.author_id, u.username, c.message, c.tags, c.created_at`
 
-func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
+func scanChirp(row rowScanner) (*chirper.Chirp, error) {
 	var (
 		c         chirper.Chirp
 		tags      string
@@ -128,7 +128,7 @@ func (s *ChirpStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error
 
 // FindChirpByID returns the chirp with the id.
 func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chirp, error) {
-	return scanChirp(s.db.QueryRowContext(ctx, `
+	return scanChirp(s.db.queryRow(ctx, `
 		SELECT `+chirpColumns+`
 		FROM chirps c JOIN users u ON u.id = c.author_id
 		WHERE c.id = ?`, id))

@@ -20,7 +20,7 @@ func NewUserStore(db *DB) *UserStore { return &UserStore{db: db} }
 
 const userColumns = `id, username, display_name, role, password_hash, created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (*chirper.User, error) {
+func scanUser(row rowScanner) (*chirper.User, error) {
 	var (
 		u         chirper.User
 		createdAt int64
@@ -61,12 +61,12 @@ func (s *UserStore) CreateUser(ctx context.Context, u *chirper.User) error {
 
 // FindUserByID returns the user with the id.
 func (s *UserStore) FindUserByID(ctx context.Context, id int64) (*chirper.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	return scanUser(s.db.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 }
 
 // FindUserByUsername returns the user with the username.
 func (s *UserStore) FindUserByUsername(ctx context.Context, username string) (*chirper.User, error) {
-	return scanUser(s.db.QueryRowContext(ctx,
+	return scanUser(s.db.queryRow(ctx,
 		`SELECT `+userColumns+` FROM users WHERE username = ?`, chirper.NormalizeUsername(username)))
 }
 
