@@ -14,7 +14,7 @@ import (
 
 // ChangesChannel is the channel on which the triggers announce changed
 // users, deleted chirps and changed follows, and the chirp store new
-// chirps (ChirpStore.announce).
+// chirps (its announcer).
 const ChangesChannel = "chirper_changes"
 
 // ListenForChanges passes every change that any process makes to caches,

@@ -15,7 +15,8 @@ import (
 )
 
 // TestChangesReachListeners: the chirp store announces every new chirp by
-// id (a batch larger than one notification holds, too), and the triggers
+// id (a batch larger than one notification holds, many writers' chirps at
+// once, and a chirp written after the store's Close), and the triggers
 // each follow and unfollow by its follower, to ListenForChanges.
 func TestChangesReachListeners(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
@@ -79,9 +80,32 @@ func TestChangesReachListeners(t *testing.T) {
 	for i := range batch {
 		batch[i] = &chirper.Chirp{AuthorID: alice.ID, Message: "one of many", Tags: []string{}}
 	}
-	if err := postgres.NewChirpStore(db).CreateChirps(ctx, batch); err != nil {
+	store := postgres.NewChirpStore(db)
+	if err := store.CreateChirps(ctx, batch); err != nil {
 		t.Fatal(err)
 	}
+	// Writers at once, whose announcements gather while one is sent; and
+	// one write after Close, which announces before it returns.
+	var wg sync.WaitGroup
+	var written sync.Map
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				c := storetest.MustCreateChirp(t, store, alice.ID, "one of a crowd")
+				written.Store(c.ID, true)
+			}
+		}()
+	}
+	wg.Wait()
+	store.Close()
+	last := storetest.MustCreateChirp(t, store, alice.ID, "after Close")
+	written.Store(last.ID, true)
+	written.Range(func(id, _ any) bool {
+		batch = append(batch, &chirper.Chirp{ID: id.(int64)})
+		return true
+	})
 	fs := postgres.NewFollowStore(db)
 	if err := fs.Follow(ctx, alice.ID, "bob"); err != nil {
 		t.Fatal(err)

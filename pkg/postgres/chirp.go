@@ -6,10 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -22,11 +20,18 @@ var _ chirper.ChirpStore = (*ChirpStore)(nil)
 // chirp, so that a chirp comes back whole in one row, and as chirp_tags rows,
 // whose primary key (tag, chirp_id) serves the newest page of a tag.
 type ChirpStore struct {
-	db *DB
+	db        *DB
+	announcer *announcer
 }
 
-// NewChirpStore returns a ChirpStore on db.
-func NewChirpStore(db *DB) *ChirpStore { return &ChirpStore{db: db} }
+// NewChirpStore returns a ChirpStore on db. Close sends the last
+// announcements of new chirps.
+func NewChirpStore(db *DB) *ChirpStore { return &ChirpStore{db: db, announcer: newAnnouncer(db)} }
+
+// Close announces the new chirps not yet announced, and returns when they
+// are; chirps stored after it are announced before CreateChirps returns.
+// Call it before the pool closes.
+func (s *ChirpStore) Close() { s.announcer.close() }
 
 const chirpColumns = `c.id, c.author_id, u.username, c.message, c.tags, c.created_at`
 
@@ -52,7 +57,8 @@ func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
 }
 
 // CreateChirps stores the chirps and their tag rows in one statement. Ids
-// are drawn first, so that each returned row maps back to its input.
+// are drawn first, so that each returned row maps back to its input. The
+// other processes are told of the new chirps a moment later (announcer).
 func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
 	if len(chirps) == 0 {
 		return nil
@@ -112,55 +118,11 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 	}
 	for i, c := range chirps {
 		c.ID, c.Author, c.CreatedAt = stored[i].ID, stored[i].Author, stored[i].CreatedAt.UTC()
+		ids[i] = c.ID // now for the announcement
 	}
-	s.announce(ctx, chirps)
+	s.announcer.add(ids)
 	return nil
 }
-
-// announce tells every listening process (ListenForChanges) of chirps
-// just stored, as "new_chirps:ID,ID,...", at most announceIDs ids a
-// notification. It runs after the insert's commit, in a transaction of its
-// own that commits without waiting for its WAL to be flushed: the lock
-// that PostgreSQL holds from a NOTIFY until the commit is then held for
-// microseconds, where inside the insert it serialised every writer's fsync
-// (migration 00011). Nothing is lost by not waiting: a notification is
-// delivered at commit, and were PostgreSQL to crash, every listener's
-// connection would break and empty its caches.
-//
-// The chirps are stored whatever happens here, so a failure is logged, not
-// returned; a caller told of a failure would post them again. It has its
-// own time limit, so that a caller gone away does not leave its chirps
-// unannounced.
-func (s *ChirpStore) announce(ctx context.Context, chirps []*chirper.Chirp) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), announceTimeout)
-	defer cancel()
-	var payloads []string
-	for part := range slices.Chunk(chirps, announceIDs) {
-		b := []byte(chirper.NewChirps + ":")
-		for i, c := range part {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = strconv.AppendInt(b, c.ID, 10)
-		}
-		payloads = append(payloads, string(b))
-	}
-	_, err := s.db.ExecContext(ctx, `
-		SELECT set_config('synchronous_commit', 'off', true), pg_notify($1, p)
-		FROM unnest($2::text[]) AS p`, ChangesChannel, pq.Array(payloads))
-	if err != nil {
-		s.db.log.Error("new chirps are stored, but other processes were not told of them: their cached first pages lack them until the next new chirp, and their live streams miss them",
-			"err", err, "chirps", len(chirps))
-	}
-}
-
-const (
-	// announceIDs is how many chirp ids one notification names: well
-	// under NOTIFY's 8,000 bytes.
-	announceIDs = 500
-	// announceTimeout is how long an announcement may take.
-	announceTimeout = 5 * time.Second
-)
 
 // ReserveChirpIDs draws n ids from the chirps' identity sequence, which
 // never gives them out again.

@@ -34,6 +34,7 @@ type Stores struct {
 
 	pools   map[string]*sql.DB // by name, for ping, metrics and close
 	batcher *chirper.ChirpBatcher
+	flush   []func() // what Close runs after the batcher, before the pools close
 	// primaryDSN makes connection strings for the primary's change
 	// listener; nil where no other process writes (SQLite).
 	primaryDSN func(context.Context) (string, error)
@@ -81,8 +82,10 @@ func OpenStores(ctx context.Context, cfg *config.Config, b Binary, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	st := NewStores(db.DB, postgres.NewUserStore(db), postgres.NewChirpStore(db), postgres.NewRefreshTokenStore(db), postgres.NewIdempotencyStore(db), postgres.NewFollowStore(db))
+	chirps := postgres.NewChirpStore(db)
+	st := NewStores(db.DB, postgres.NewUserStore(db), chirps, postgres.NewRefreshTokenStore(db), postgres.NewIdempotencyStore(db), postgres.NewFollowStore(db))
 	st.primaryDSN = primaryDSN
+	st.flush = append(st.flush, chirps.Close) // the last new chirps' announcement
 	if b.Standalone {
 		err = db.Migrate(ctx)
 	} else {
@@ -170,6 +173,9 @@ func (st *Stores) Ping(ctx context.Context) error {
 func (st *Stores) Close() error {
 	if st.batcher != nil {
 		st.batcher.Close()
+	}
+	for _, flush := range st.flush {
+		flush()
 	}
 	var errs []error
 	for _, db := range st.pools {

@@ -4,10 +4,10 @@
 -- is flushed), so every write of new chirps waited for every other one's
 -- fsync, and group commit was lost (pgbench, 16 clients, fsync on: a
 -- single-row INSERT ran at a quarter of its rate with a pg_notify beside
--- it). The chirp store now announces them itself, right after their
--- commit, in a transaction of its own that does not wait for a flush
--- (ChirpStore.announce). Deleted chirps and changed users and follows are
--- still announced by their triggers: they are rare.
+-- it). The chirp store now announces them itself, after their commit, in
+-- a transaction of its own that does not wait for a flush (its announcer).
+-- Deleted chirps and changed users and follows are still announced by
+-- their triggers: they are rare.
 
 -- +goose Up
 DROP TRIGGER chirps_notify_new ON chirps;
