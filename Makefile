@@ -62,7 +62,7 @@ bench: ## benchmark the list queries on PostgreSQL at 10,000 and 1,000,000 chirp
 	$(GO) tool benchstat -col /chirps $(BENCH_OUT)
 
 BENCH_LOAD_FLAGS ?= -d 10s
-bench-load: ## Chirper under wrk as ratios to this machine's limits (bare net/http, pgbench, SQLite loops), in one pass on a durable throwaway PostgreSQL (about 9 minutes)
+bench-load: ## Chirper under wrk as ratios to this machine's limits (bare net/http, pgbench, SQLite loops), in one pass on a durable throwaway PostgreSQL (about 12 minutes)
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } \
 		|| { echo "bench-load needs wrk (Debian: apt-get install wrk)"; exit 1; }
 	PG_DURABLE=1 $(WITH_PG) $(GO) run ./deploy/benchload $(BENCH_LOAD_FLAGS)
