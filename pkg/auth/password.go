@@ -15,8 +15,14 @@ var _ chirper.PasswordHasher = (*Passwords)(nil)
 
 // Passwords hashes and checks passwords with bcrypt at a fixed cost.
 type Passwords struct {
-	cost  int
-	dummy []byte // a hash of a random password, for unknown users
+	cost int
+
+	// A hash of a random password, for unknown users, made in the
+	// background: at the default cost it takes a quarter of a second,
+	// which start-up would otherwise wait for before it is ready.
+	dummyDone chan struct{} // closed once dummy or dummyErr is set
+	dummy     []byte
+	dummyErr  error
 }
 
 // NewPasswords returns Passwords hashing at cost (bcrypt.MinCost to
@@ -25,15 +31,14 @@ func NewPasswords(cost int) (*Passwords, error) {
 	if cost < bcrypt.MinCost || cost > bcrypt.MaxCost {
 		return nil, fmt.Errorf("auth: bcrypt cost %d is outside %d..%d", cost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
-	var b [18]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, err
-	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte(base64.StdEncoding.EncodeToString(b[:])), cost)
-	if err != nil {
-		return nil, err
-	}
-	return &Passwords{cost: cost, dummy: dummy}, nil
+	p := &Passwords{cost: cost, dummyDone: make(chan struct{})}
+	go func() {
+		defer close(p.dummyDone)
+		var b [18]byte
+		rand.Read(b[:]) // never fails (crypto/rand)
+		p.dummy, p.dummyErr = bcrypt.GenerateFromPassword([]byte(base64.StdEncoding.EncodeToString(b[:])), cost)
+	}()
+	return p, nil
 }
 
 // Hash returns the bcrypt hash of password.
@@ -54,9 +59,15 @@ func (p *Passwords) Check(u *chirper.User, password string) error {
 	if len(password) > chirper.PasswordMaxBytes {
 		return chirper.Errorf(chirper.EUNAUTHORIZED, "wrong username or password")
 	}
-	hash := p.dummy
+	var hash []byte
 	if u != nil {
 		hash = []byte(u.PasswordHash)
+	} else {
+		<-p.dummyDone
+		if p.dummyErr != nil {
+			return fmt.Errorf("auth: the hash for unknown users: %w", p.dummyErr)
+		}
+		hash = p.dummy
 	}
 	err := bcrypt.CompareHashAndPassword(hash, []byte(password))
 	switch {
