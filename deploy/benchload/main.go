@@ -558,7 +558,11 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		return nil
 	}
 	step("the standalone on SQLite")
-	p, err := b.start(standalone, map[string]string{"CHIRPER_DATA_DIR": filepath.Join(b.work, "sqlite-data")})
+	// Its 100 users register through the API: at the cheapest bcrypt cost,
+	// so that they take a second rather than half a minute. (The seeded
+	// users of the PostgreSQL runs have cost-4 hashes, which logins check
+	// at that cost whatever the server's: those runs keep the default.)
+	p, err := b.start(standalone, map[string]string{"CHIRPER_DATA_DIR": filepath.Join(b.work, "sqlite-data"), "CHIRPER_BCRYPT_COST": "4"})
 	if err != nil {
 		return err
 	}
@@ -735,13 +739,12 @@ type proc struct {
 }
 
 // start runs the standalone with rate limits off and waits until it is
-// ready.
+// ready: how long that took is in the notes.
 func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 	cmd := exec.Command(standalone, "serve")
 	cmd.Env = append(os.Environ(),
 		"CHIRPER_HTTP_ADDR=127.0.0.1:0", "CHIRPER_ADMIN_ADDR=127.0.0.1:0", "CHIRPER_RATE_LIMIT=0",
-		"CHIRPER_LOGIN_LIMIT_PER_USERNAME=0", "CHIRPER_LOGIN_LIMIT_PER_ADDRESS=0", "CHIRPER_REGISTER_LIMIT_PER_ADDRESS=0",
-		"CHIRPER_BCRYPT_COST=4")
+		"CHIRPER_LOGIN_LIMIT_PER_USERNAME=0", "CHIRPER_LOGIN_LIMIT_PER_ADDRESS=0", "CHIRPER_REGISTER_LIMIT_PER_ADDRESS=0")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
