@@ -5,7 +5,7 @@
 -- fsync, and group commit was lost (pgbench, 16 clients, fsync on: a
 -- single-row INSERT ran at a quarter of its rate with a pg_notify beside
 -- it). The chirp store now announces them itself, after their commit, in
--- a transaction of its own that does not wait for a flush (its announcer).
+-- a transaction of its own that writes nothing to flush (its announcer).
 -- Deleted chirps and changed users and follows are still announced by
 -- their triggers: they are rare.
 
