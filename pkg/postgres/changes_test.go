@@ -1,9 +1,11 @@
 package postgres_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -139,5 +141,25 @@ func TestChangesReachListeners(t *testing.T) {
 	}
 	if follows[0] != alice.ID || follows[1] != alice.ID {
 		t.Fatalf("follow changes named %v, want the follower %d twice", follows, alice.ID)
+	}
+}
+
+// TestFailedAnnouncementIsLogged: with the database gone after the commit,
+// the chirps are stored and their posters told so; the announcement's
+// failure is logged, with how many chirps other processes miss.
+func TestFailedAnnouncementIsLogged(t *testing.T) {
+	var logged bytes.Buffer
+	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{
+		MaxOpenConns: 1, Log: slog.New(slog.NewTextHandler(&logged, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.NewChirpStore(db)
+	store.Close() // from here an announcement is sent before add returns
+	db.Close()
+	postgres.Announce(store, []int64{1, 2, 3})
+	if out := logged.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "other processes were not told") || !strings.Contains(out, "chirps=3") {
+		t.Fatalf("logged %q, want an error naming 3 unannounced chirps", out)
 	}
 }
