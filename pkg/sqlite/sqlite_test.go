@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chirper/chirper/pkg/chirper"
 	"github.com/chirper/chirper/pkg/sqlite"
 	"github.com/chirper/chirper/pkg/sqlite/sqlitetest"
 	"github.com/chirper/chirper/pkg/storetest"
@@ -81,4 +82,32 @@ func TestSchema(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestReadsFailWhenClosed: the reads through statements parsed once fail
+// with an error, not a "not found", once the database is closed, whether
+// their statement was prepared before (chirp and user by id) or would be
+// prepared now (user by name).
+func TestReadsFailWhenClosed(t *testing.T) {
+	ctx := context.Background()
+	db := sqlitetest.MustOpenDB(t)
+	users, chirps := sqlite.NewUserStore(db), sqlite.NewChirpStore(db)
+	alice := storetest.MustCreateUser(t, users, "alice")
+	c := storetest.MustCreateChirp(t, chirps, alice.ID, "hello")
+	if _, err := chirps.FindChirpByID(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := users.FindUserByID(ctx, alice.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for name, read := range map[string]func() error{
+		"FindChirpByID":      func() error { _, err := chirps.FindChirpByID(ctx, c.ID); return err },
+		"FindUserByID":       func() error { _, err := users.FindUserByID(ctx, alice.ID); return err },
+		"FindUserByUsername": func() error { _, err := users.FindUserByUsername(ctx, "alice"); return err },
+	} {
+		if err := read(); err == nil || chirper.ErrorCode(err) == chirper.ENOTFOUND {
+			t.Errorf("%s on a closed database = %v, want an error other than not found", name, err)
+		}
+	}
 }
