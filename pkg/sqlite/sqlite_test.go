@@ -62,7 +62,8 @@ func TestSchema(t *testing.T) {
 	})
 	t.Run("DurableCommits", func(t *testing.T) {
 		db := sqlitetest.MustOpenDB(t)
-		// Every pooled connection, not just one, must sync at commit.
+		// Every pooled connection, not just one, must sync at commit: the
+		// one that ran the migrations (without it) among them.
 		conns := make([]*sql.Conn, 4)
 		for i := range conns {
 			c, err := db.Conn(ctx)
@@ -80,6 +81,27 @@ func TestSchema(t *testing.T) {
 			if level != 2 {
 				t.Fatalf("connection %d: synchronous = %d, want 2 (FULL)", i, level)
 			}
+		}
+	})
+	t.Run("KeepsItsConnections", func(t *testing.T) {
+		// Migrate runs on one connection; afterwards the pool is whole
+		// again, and keeps its connections idle rather than opening one a
+		// query (each reads the schema and runs the pragmas).
+		db := sqlitetest.MustOpenDB(t)
+		conns := make([]*sql.Conn, sqlite.MaxConns)
+		for i := range conns {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns[i] = c
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+		if s := db.Stats(); s.MaxOpenConnections != sqlite.MaxConns || s.Idle != sqlite.MaxConns || s.MaxIdleClosed != 0 {
+			t.Fatalf("pool after Migrate and %d connections: open limit %d, %d idle, %d closed for the idle limit; want %d, %d, 0",
+				sqlite.MaxConns, s.MaxOpenConnections, s.Idle, s.MaxIdleClosed, sqlite.MaxConns, sqlite.MaxConns)
 		}
 	})
 }
