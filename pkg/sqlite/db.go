@@ -57,8 +57,12 @@ type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
 
-// maxConns is the size of each pool.
-const maxConns = 8
+// maxConns is the size of each pool. Each connection keeps its own page
+// cache (up to 2 MiB) and its statements' memory: with every cache full and
+// 64 clients reading and posting, the standalone peaked at 103 MB resident
+// with 8 connections and at 83 MB with 4, for the same throughput (SQLite
+// writes one transaction at a time whatever the pool; reads are CPU-bound).
+const maxConns = 4
 
 // Open opens (creating if need be) the SQLite database file at path, in WAL
 // mode with foreign keys on and a busy timeout, so that many goroutines may
