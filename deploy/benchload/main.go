@@ -39,6 +39,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chirper/chirper/pkg/client"
+	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
@@ -49,7 +50,7 @@ func main() {
 	bare := flag.String("bare", "", "serve the bare net/http JSON handler on this address (the benchmark starts itself so)")
 	duration := flag.Duration("d", 10*time.Second, "length of each measurement")
 	sizes := flag.String("sizes", "10000,1000000", "chirps in the PostgreSQL runs")
-	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run")
+	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run, and its heap at the end of the run")
 	withSQLite := flag.Bool("sqlite", true, "measure the standalone on SQLite")
 	only := flag.String("only", "", "measure only the Chirper runs whose row name matches this regular expression (the limits are always measured)")
 	flag.Parse()
@@ -587,6 +588,15 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := config.LoadEnv() // the server's environment: its cache size
+	if err != nil {
+		return err
+	}
+	step(fmt.Sprintf("filling every cache of the standalone on SQLite (%d entries)", cfg.CacheSize))
+	if err := fillCaches(p.url, cfg.CacheSize); err != nil {
+		return err
+	}
+	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite: every cache full (%d chirps, %d tokens, %d pages) before its GET run", cfg.CacheSize, cfg.CacheSize, cfg.CacheSize/10))
 	get := randomIDScript(max(int(r.rate*b.duration.Seconds()), 1)) // of the chirps posted
 	if err := load(b.work, p.url+"/", get); err != nil {
 		return err
@@ -609,35 +619,77 @@ const hotIDs = 5000
 // warm reads chirps 1 to n once each, 16 at a time, so that a run measures
 // the caches' steady state rather than their filling.
 func warm(base string, n int) error {
-	ids := make(chan int)
-	errs := make(chan error, 16)
+	return inParallel(n, func(id int) error { return getOK(fmt.Sprintf("%s/v1/chirps/%d", base, id), "") })
+}
+
+// fillCaches fills every cache of the standalone at base to its bound, n
+// entries: n chirps by id, n verified access tokens (n logins of the users
+// user_1 to user_100, each token then used once) and n/10 first pages (a
+// tag and an author each), so that the next run's peak RSS is that of full
+// caches.
+func fillCaches(base string, n int) error {
+	if err := warm(base, n); err != nil {
+		return err
+	}
+	c := client.New(base, nil)
+	err := inParallel(n, func(i int) error {
+		tok, err := c.Login(context.Background(), fmt.Sprint("user_", i%100+1), password)
+		if err != nil {
+			return err
+		}
+		return getOK(base+"/v1/chirps/1", tok.AccessToken)
+	})
+	if err != nil {
+		return err
+	}
+	return inParallel(n/10, func(i int) error {
+		return getOK(fmt.Sprintf("%s/v1/chirps?tag=tag%d&author=user_%d", base, i%100, i/100%100+1), "")
+	})
+}
+
+// getOK GETs url, with the bearer token if any, and wants a 200.
+func getOK(url, token string) error {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s answered %d", url, resp.StatusCode)
+	}
+	return nil
+}
+
+// inParallel calls do with 1 to n, 16 at a time, and returns the first
+// error.
+func inParallel(n int, do func(int) error) error {
+	next := make(chan int)
+	errs := make(chan error, 1)
 	var wg sync.WaitGroup
 	for range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for id := range ids {
-				resp, err := http.Get(fmt.Sprintf("%s/v1/chirps/%d", base, id))
-				if err == nil {
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						err = fmt.Errorf("warming: chirp %d answered %d", id, resp.StatusCode)
-					}
-				}
-				if err != nil {
+		wg.Go(func() {
+			for i := range next {
+				if err := do(i); err != nil {
 					select {
 					case errs <- err:
 					default:
 					}
 				}
 			}
-		}()
+		})
 	}
-	for id := 1; id <= n; id++ {
-		ids <- id
+	for i := 1; i <= n; i++ {
+		next <- i
 	}
-	close(ids)
+	close(next)
 	wg.Wait()
 	select {
 	case err := <-errs:
@@ -866,15 +918,24 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	}
 	profileDone.Wait()
 	if profileErr == nil && profile != nil {
-		f, err := os.Create(filepath.Join(b.profiles, strings.NewReplacer(" ", "_", "/", "_", ":", "", ",", "", "{", "", "}", "", "(", "", ")", "").Replace(name)+".pprof"))
-		if err == nil {
-			io.Copy(f, profile.Body)
-			f.Close()
+		b.saveProfile(name, ".pprof", profile)
+		if heap, err := http.Get(p.admin + "/debug/pprof/heap"); err == nil {
+			b.saveProfile(name, ".heap.pprof", heap)
 		}
-		profile.Body.Close()
 	}
 	b.rows = append(b.rows, r)
 	return r, nil
+}
+
+// saveProfile writes the profile in resp to the profiles folder, named
+// after the run, and closes resp.
+func (b *bench) saveProfile(run, suffix string, resp *http.Response) {
+	defer resp.Body.Close()
+	f, err := os.Create(filepath.Join(b.profiles, strings.NewReplacer(" ", "_", "/", "_", ":", "", ",", "", "{", "", "}", "", "(", "", ")", "").Replace(run)+suffix))
+	if err == nil {
+		io.Copy(f, resp.Body)
+		f.Close()
+	}
 }
 
 // doneLua prints wrk's summary on one line: requests, µs, errors (socket
