@@ -54,14 +54,18 @@ type Config struct {
 	RegisterLimitPerAddress int           `envconfig:"REGISTER_LIMIT_PER_ADDRESS" default:"5" desc:"registrations per window per client address (each costs a bcrypt hash)"`
 	RateLimitMaxKeys        int           `envconfig:"RATE_LIMIT_MAX_KEYS" default:"50000" desc:"clients each rate limit counts at most; when full, the one counted longest ago is forgotten (bounds memory, about 200 bytes a key)"`
 	WriteBatch              int           `envconfig:"WRITE_BATCH" default:"64" desc:"new chirps written together at most, when many arrive at once (one statement and one commit); 1 writes each alone"`
-	// Two writers: one batch is written while the next gathers. More split
-	// the waiting chirps into smaller batches, each with its statement and
-	// commit: under wrk on 2 cores shared with PostgreSQL (the POST rows of
-	// make bench-load, run with CHIRPER_WRITE_WRITERS=1, 2 and 4), 4
-	// writers cost PostgreSQL 1.5 to 2 times the CPU per chirp of 2 and
-	// posted 20-25 % fewer chirps a second, at 16 and at 64 clients. One
-	// writer made the largest batches but waited on each commit.
-	WriteWriters      int           `envconfig:"WRITE_WRITERS" default:"2" desc:"goroutines writing batches of new chirps concurrently (on SQLite always 1: it takes one writer at a time)"`
+	// One writer: while it waits for a commit the next batch gathers in the
+	// queue, so each batch takes every chirp that arrived meanwhile. More
+	// writers split those chirps into smaller batches, each with its
+	// statement and commit. With the standalone on the durable PostgreSQL
+	// of make bench-load, wrk posting for 6 s, four rounds alternating
+	// CHIRPER_WRITE_WRITERS=1 and 2: at 16 clients one writer posted
+	// 2,439-3,412 chirps a second against 2,222-2,650, at a
+	// PostgreSQL CPU cost of 205-255 µs a chirp against 349-394; at 64
+	// clients 4,493-6,034 against 4,236-5,391, at 96-155 µs against
+	// 149-201. (Two writers did better while a writer also sent the
+	// announcement of new chirps, which a goroutine of its own now sends.)
+	WriteWriters      int           `envconfig:"WRITE_WRITERS" default:"1" desc:"goroutines writing batches of new chirps concurrently (on SQLite always 1: it takes one writer at a time)"`
 	WriteBatchTimeout time.Duration `envconfig:"WRITE_BATCH_TIMEOUT" default:"5s" desc:"time one batch of new chirps (and each retry of its chirps) gets to be written; shutdown waits for the last batch"`
 	TrustedProxies    []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
 
