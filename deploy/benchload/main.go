@@ -63,6 +63,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchload: -only:", err)
 		os.Exit(2)
 	}
+	if *profiles != "" {
+		if err := os.MkdirAll(*profiles, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "benchload: -profile:", err)
+			os.Exit(2)
+		}
+	}
 	b := &bench{duration: *duration, profiles: *profiles, sqlite: *withSQLite, only: runs}
 	if err := b.run(strings.Split(*sizes, ",")); err != nil {
 		fmt.Fprintln(os.Stderr, "benchload:", err)
@@ -933,8 +939,13 @@ func (b *bench) saveProfile(run, suffix string, resp *http.Response) {
 	defer resp.Body.Close()
 	f, err := os.Create(filepath.Join(b.profiles, strings.NewReplacer(" ", "_", "/", "_", ":", "", ",", "", "{", "", "}", "", "(", "", ")", "").Replace(run)+suffix))
 	if err == nil {
-		io.Copy(f, resp.Body)
-		f.Close()
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		step(fmt.Sprintf("no profile of %s: %v", run, err))
 	}
 }
 
