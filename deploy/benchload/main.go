@@ -891,7 +891,7 @@ func (p *proc) peakRSS() int64 {
 	return 0
 }
 
-var resultRE = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+)`)
+var resultRE = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)`)
 
 // wrk loads target with wrk for the duration and appends the row.
 func (b *bench) wrk(p *proc, name, limit string, conns int, target, script string) (row, error) {
@@ -935,6 +935,10 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 			b.saveProfile(name, ".heap.pprof", heap)
 		}
 	}
+	if r.errors > 0 {
+		b.notes = append(b.notes, fmt.Sprintf("%s: %d errors: %d timed out (over wrk's 2 s), %d non-2xx answers, %d socket errors",
+			name, r.errors, n(6), n(7), n(8)))
+	}
 	b.rows = append(b.rows, r)
 	return r, nil
 }
@@ -956,12 +960,14 @@ func (b *bench) saveProfile(run, suffix string, resp *http.Response) {
 }
 
 // doneLua prints wrk's summary on one line: requests, µs, errors (socket
-// errors and non-2xx answers), p50 and p99 in µs.
+// errors and non-2xx answers), p50 and p99 in µs, and then the errors by
+// kind: timeouts, non-2xx answers, socket errors.
 const doneLua = `
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("\nRESULT %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99)))
+  io.write(string.format("\nRESULT %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99),
+    e.timeout, e.status, e.connect + e.read + e.write))
 end
 `
 
