@@ -33,7 +33,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -566,11 +565,6 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		return nil
 	}
 	step("the standalone on SQLite")
-	// What the runs before wrote is flushed first, as the seeded PostgreSQL
-	// databases are checkpointed: a fresh start's fsyncs (SQLite creating
-	// its file) should wait for the standalone's own writes, not for the
-	// limit loops' writeback.
-	syscall.Sync()
 	// Its 100 users register through the API: at the cheapest bcrypt cost,
 	// so that they take a second rather than half a minute. (The seeded
 	// users of the PostgreSQL runs have cost-4 hashes, which logins check
