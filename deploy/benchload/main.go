@@ -870,6 +870,34 @@ func (p *proc) cpu() time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
+// cpuTimes are the machine's CPU times from /proc/stat, in ticks: busy,
+// idle, waiting for I/O, and stolen by the hypervisor.
+type cpuTimes struct{ busy, idle, iowait, steal int64 }
+
+func machineCPU() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	fields := strings.Fields(line) // "cpu" user nice system idle iowait irq softirq steal ...
+	var v [8]int64
+	for i := range v {
+		if i+1 < len(fields) {
+			v[i], _ = strconv.ParseInt(fields[i+1], 10, 64)
+		}
+	}
+	return cpuTimes{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3], iowait: v[4], steal: v[7]}
+}
+
+// since is the share of each kind of time between t0 and t.
+func (t cpuTimes) since(t0 cpuTimes) string {
+	d := cpuTimes{t.busy - t0.busy, t.idle - t0.idle, t.iowait - t0.iowait, t.steal - t0.steal}
+	total := float64(max(d.busy+d.idle+d.iowait+d.steal, 1))
+	return fmt.Sprintf("%.0f %% busy, %.0f %% idle, %.0f %% waiting for I/O, %.0f %% stolen",
+		100*float64(d.busy)/total, 100*float64(d.idle)/total, 100*float64(d.iowait)/total, 100*float64(d.steal)/total)
+}
+
 // peakRSS is the process's high-water resident memory.
 func (p *proc) peakRSS() int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
@@ -894,7 +922,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	if err := os.WriteFile(path, []byte(script+doneLua), 0o644); err != nil {
 		return row{}, err
 	}
-	cpu0 := p.cpu()
+	cpu0, machine0 := p.cpu(), machineCPU()
 	var profile *http.Response
 	var profileErr error
 	var profileDone sync.WaitGroup
@@ -910,7 +938,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	if err != nil {
 		return row{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
-	cpu := p.cpu() - cpu0
+	cpu, machine := p.cpu()-cpu0, machineCPU().since(machine0)
 	m := resultRE.FindSubmatch(out)
 	if m == nil {
 		return row{}, fmt.Errorf("wrk printed no result:\n%s", out)
@@ -930,8 +958,8 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 		}
 	}
 	if r.errors > 0 {
-		b.notes = append(b.notes, fmt.Sprintf("%s: %d errors: %d timed out (over wrk's 2 s), %d non-2xx answers, %d socket errors",
-			name, r.errors, n(6), n(7), n(8)))
+		b.notes = append(b.notes, fmt.Sprintf("%s: %d errors: %d timed out (over wrk's 2 s), %d non-2xx answers, %d socket errors; the machine's CPU meanwhile: %s",
+			name, r.errors, n(6), n(7), n(8), machine))
 	}
 	b.rows = append(b.rows, r)
 	return r, nil
