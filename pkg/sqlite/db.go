@@ -27,7 +27,6 @@ var migrations embed.FS
 // DB is a pool of connections to one SQLite file.
 type DB struct {
 	*sql.DB
-	path  string
 	stmts sync.Map // query text → *sql.Stmt, for queryRow
 }
 
@@ -94,7 +93,7 @@ func open(ctx context.Context, path, synchronous string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{DB: db, path: path}, nil
+	return &DB{DB: db}, nil
 }
 
 func (db *DB) provider() (*goose.Provider, error) {

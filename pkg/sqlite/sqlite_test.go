@@ -83,6 +83,31 @@ func TestSchema(t *testing.T) {
 			}
 		}
 	})
+	t.Run("FailedMigrationLeavesThePoolAsItWas", func(t *testing.T) {
+		db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "new.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		canceled, cancel := context.WithCancel(ctx)
+		cancel()
+		if err := db.Migrate(canceled); err == nil {
+			t.Fatal("Migrate with a canceled context = nil, want an error")
+		}
+		if n := db.Stats().MaxOpenConnections; n != sqlite.MaxConns {
+			t.Fatalf("open limit after a failed Migrate = %d, want %d", n, sqlite.MaxConns)
+		}
+		var level int
+		if err := db.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&level); err != nil {
+			t.Fatal(err)
+		}
+		if level != 2 {
+			t.Fatalf("synchronous after a failed Migrate = %d, want 2 (FULL)", level)
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatalf("Migrate after a failed one: %v", err)
+		}
+	})
 	t.Run("KeepsItsConnections", func(t *testing.T) {
 		// Migrate runs on one connection; afterwards the pool is whole
 		// again, and keeps its connections idle rather than opening one a
