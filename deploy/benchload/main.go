@@ -913,7 +913,7 @@ func (p *proc) peakRSS() int64 {
 	return 0
 }
 
-var resultRE = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)`)
+var resultRE = regexp.MustCompile(`RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)`)
 
 // wrk loads target with wrk for the duration and appends the row.
 func (b *bench) wrk(p *proc, name, limit string, conns int, target, script string) (row, error) {
@@ -944,10 +944,10 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 		return row{}, fmt.Errorf("wrk printed no result:\n%s", out)
 	}
 	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
-	requests, micros := n(1), n(2)
+	requests, micros, timeouts, non2xx, socket := n(1), n(2), n(5), n(6), n(7)
 	r := row{
-		name: name, limit: limit, rate: float64(requests) / (float64(micros) / 1e6), errors: n(3),
-		p50: time.Duration(n(4)) * time.Microsecond, p99: time.Duration(n(5)) * time.Microsecond,
+		name: name, limit: limit, rate: float64(requests) / (float64(micros) / 1e6), errors: timeouts + non2xx + socket,
+		p50: time.Duration(n(3)) * time.Microsecond, p99: time.Duration(n(4)) * time.Microsecond,
 		cpu: cpu / time.Duration(max(requests, 1)), peakRSS: p.peakRSS(),
 	}
 	profileDone.Wait()
@@ -959,7 +959,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	}
 	if r.errors > 0 {
 		b.notes = append(b.notes, fmt.Sprintf("%s: %d errors: %d timed out (over wrk's 2 s), %d non-2xx answers, %d socket errors; the machine's CPU meanwhile: %s",
-			name, r.errors, n(6), n(7), n(8), machine))
+			name, r.errors, timeouts, non2xx, socket, machine))
 	}
 	b.rows = append(b.rows, r)
 	return r, nil
@@ -981,15 +981,13 @@ func (b *bench) saveProfile(run, suffix string, resp *http.Response) {
 	}
 }
 
-// doneLua prints wrk's summary on one line: requests, µs, errors (socket
-// errors and non-2xx answers), p50 and p99 in µs, and then the errors by
-// kind: timeouts, non-2xx answers, socket errors.
+// doneLua prints wrk's summary on one line: requests, µs, p50 and p99 in
+// µs, and the errors by kind: timeouts, non-2xx answers, socket errors.
 const doneLua = `
 done = function(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format("\nRESULT %d %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
-    e.connect + e.read + e.write + e.status + e.timeout, latency:percentile(50), latency:percentile(99),
-    e.timeout, e.status, e.connect + e.read + e.write))
+  io.write(string.format("\nRESULT %d %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.timeout, e.status, e.connect + e.read + e.write))
 end
 `
 
