@@ -32,6 +32,19 @@ type requestInfo struct {
 	claims   *chirper.AccessClaims // a valid bearer token's
 	tokenErr error                 // why the bearer token is refused
 	user     *chirper.User         // the token's user, once a handler asked
+	left     <-chan struct{}       // closed when the client goes away
+}
+
+// clientLeft reports whether the client went away. The database work of
+// its request may go on for a while after (dbContext); work that only the
+// client would use, such as a bcrypt hash, need not.
+func (ri *requestInfo) clientLeft() bool {
+	select {
+	case <-ri.left:
+		return true
+	default:
+		return false
+	}
 }
 
 func info(ctx context.Context) *requestInfo {
@@ -92,7 +105,7 @@ func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, 
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
-			ri := &requestInfo{id: incomingRequestID(r), route: "unmatched", client: clientIP(r)}
+			ri := &requestInfo{id: incomingRequestID(r), route: "unmatched", client: clientIP(r), left: r.Context().Done()}
 			r = r.WithContext(context.WithValue(r.Context(), infoKey, ri))
 			w.Header().Set("X-Request-Id", ri.id)
 			sw := &statusWriter{ResponseWriter: w}
@@ -128,6 +141,11 @@ func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, 
 				log.LogAttrs(r.Context(), level, "request", attrs...)
 			}()
 			next.ServeHTTP(sw, r)
+			if ri.clientLeft() && sw.status != 0 && !longLived(ri.route) {
+				// The client went away before the answer was made: it
+				// read none of it, whatever the handler wrote.
+				sw.status = StatusClientClosedRequest
+			}
 		})
 	}
 }
@@ -178,10 +196,36 @@ func deadline(d time.Duration) middleware {
 				next.ServeHTTP(w, r)
 				return
 			}
-			ctx, cancel := context.WithTimeout(r.Context(), d)
+			ctx, cancel := dbContext(r.Context(), d)
 			defer cancel()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
+	}
+}
+
+// clientGoneGrace is how long the database work of a request may go on
+// after its client went away.
+//
+// Cancelling a query in flight costs more than letting it end: lib/pq sends
+// PostgreSQL a cancel request on a new connection and closes the one it
+// cancelled, so that the pool dials a cold backend in its place. When a
+// load balancer or a load generator drops many requests at once, on a busy
+// machine that is dozens of new backends, and the requests that wait for
+// them take seconds. A query that ends within the grace keeps its
+// connection; one that does not is cancelled, so a slow query still cannot
+// hold the connection for long after no one waits for it.
+const clientGoneGrace = 100 * time.Millisecond
+
+// dbContext returns the context for the database work of a request with
+// context parent: it ends at timeout d, or clientGoneGrace after parent is
+// cancelled (the client went away), whichever comes first, and keeps
+// parent's values.
+func dbContext(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d)
+	stop := context.AfterFunc(parent, func() { time.AfterFunc(clientGoneGrace, cancel) })
+	return ctx, func() {
+		stop()
+		cancel()
 	}
 }
 

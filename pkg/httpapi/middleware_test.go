@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,6 +76,73 @@ func TestDatabaseDeadline(t *testing.T) {
 	if len(logLines(&logs, "internal error")) != 0 || len(logLines(&logs, "client went away")) != 0 {
 		t.Fatalf("a deadline was logged as a bug or a client gone:\n%s", logs.String())
 	}
+}
+
+// TestClientGoneBeforeTheAnswer: a request whose client went away is
+// logged as 499, even when its database work (which outlives the client for
+// a grace) ended and the handler wrote an answer.
+func TestClientGoneBeforeTheAnswer(t *testing.T) {
+	var logs bytes.Buffer
+	h := newTestAPI(t, AuthLimits{}, &logs, func(o *Options) { o.DBTimeout = time.Minute }).handler
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v1/chirps", nil).WithContext(ctx))
+	lines := logLines(&logs, "request")
+	if len(lines) != 1 || !strings.Contains(lines[0], `"status":499`) || !strings.Contains(lines[0], `"level":"INFO"`) {
+		t.Fatalf("access lines %q, want one INFO line with status 499", lines)
+	}
+	if len(logLines(&logs, "internal error")) != 0 {
+		t.Fatalf("a client gone was logged as a bug:\n%s", logs.String())
+	}
+}
+
+// TestDBContext: the database work of a request keeps the request's values,
+// ends at its deadline, and outlives its client by the grace only.
+func TestDBContext(t *testing.T) {
+	type key struct{}
+	t.Run("OutlivesItsClientForTheGrace", func(t *testing.T) {
+		parent, leave := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+		ctx, cancel := dbContext(parent, time.Minute)
+		defer cancel()
+		if ctx.Value(key{}) != "v" {
+			t.Fatal("the request's values are lost")
+		}
+		left := time.Now()
+		leave()
+		select {
+		case <-ctx.Done():
+			t.Fatal("the database work ended as its client left")
+		case <-time.After(clientGoneGrace / 2):
+		}
+		select {
+		case <-ctx.Done():
+			if waited := time.Since(left); waited < clientGoneGrace {
+				t.Fatalf("ended %v after its client left, before the grace of %v", waited, clientGoneGrace)
+			}
+			if !errors.Is(ctx.Err(), context.Canceled) {
+				t.Fatalf("err %v, want context.Canceled (read as a client gone)", ctx.Err())
+			}
+		case <-time.After(10 * clientGoneGrace):
+			t.Fatalf("still going %v after its client left", 10*clientGoneGrace)
+		}
+	})
+	t.Run("EndsAtItsDeadline", func(t *testing.T) {
+		ctx, cancel := dbContext(context.Background(), time.Millisecond)
+		defer cancel()
+		<-ctx.Done()
+		if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			t.Fatalf("err %v, want context.DeadlineExceeded", ctx.Err())
+		}
+	})
+	t.Run("EndsWithItsRequest", func(t *testing.T) {
+		parent, leave := context.WithCancel(context.Background())
+		defer leave()
+		ctx, cancel := dbContext(parent, time.Minute)
+		cancel()
+		if ctx.Err() == nil {
+			t.Fatal("still going after the request ended")
+		}
+	})
 }
 
 func TestLongLivedRoutes(t *testing.T) {

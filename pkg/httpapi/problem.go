@@ -71,7 +71,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 // text never reaches the client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	switch ctxErr := r.Context().Err(); {
-	case errors.Is(ctxErr, context.Canceled):
+	case errors.Is(ctxErr, context.Canceled), errors.Is(err, context.Canceled) && info(r.Context()).clientLeft():
 		// The client went away: no one reads the answer, and the failure
 		// is not ours. 499 says so in the log and the metrics.
 		log.InfoContext(r.Context(), "client went away", "request_id", requestID(r.Context()), "err", err)

@@ -50,7 +50,7 @@ func handleStream(log *slog.Logger, hub *chirper.Hub, chirps chirper.ChirpStore,
 			badRequest(w, r, "the stream's query is not valid", fields...)
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), o.DBTimeout)
+		ctx, cancel := dbContext(r.Context(), o.DBTimeout)
 		defer cancel()
 		read := r.WithContext(ctx)
 		var expires <-chan time.Time

@@ -19,15 +19,20 @@ import (
 	"github.com/chirper/chirper/pkg/sqlite/sqlitetest"
 )
 
-// countingHasher counts the bcrypt hashes the handlers ask for.
+// countingHasher counts the bcrypt hashes and checks the handlers ask for.
 type countingHasher struct {
 	chirper.PasswordHasher
-	hashes atomic.Int32
+	hashes, checks atomic.Int32
 }
 
 func (h *countingHasher) Hash(password string) (string, error) {
 	h.hashes.Add(1)
 	return h.PasswordHasher.Hash(password)
+}
+
+func (h *countingHasher) Check(u *chirper.User, password string) error {
+	h.checks.Add(1)
+	return h.PasswordHasher.Check(u, password)
 }
 
 // testAPI is the whole API on a fresh SQLite database.

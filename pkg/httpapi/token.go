@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 
@@ -73,6 +74,10 @@ func handleLogin(log *slog.Logger, users chirper.UserStore, passwords chirper.Pa
 		u, err := users.FindUserByUsername(r.Context(), username)
 		if err != nil && chirper.ErrorCode(err) != chirper.ENOTFOUND {
 			writeError(w, r, log, err)
+			return
+		}
+		if info(r.Context()).clientLeft() { // no one would read the answer: spare the bcrypt work
+			writeError(w, r, log, context.Canceled)
 			return
 		}
 		// Check does the same bcrypt work for an unknown user as for a

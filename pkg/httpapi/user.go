@@ -95,6 +95,9 @@ func handleUserCreate(log *slog.Logger, users chirper.UserStore, passwords chirp
 			case chirper.ErrorCode(err) != chirper.ENOTFOUND:
 				return nil, err
 			}
+			if info(r.Context()).clientLeft() { // no one would read the answer: spare the bcrypt work
+				return nil, context.Canceled
+			}
 			hash, err := passwords.Hash(reg.Password)
 			if err != nil {
 				return nil, err

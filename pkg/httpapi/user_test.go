@@ -56,27 +56,41 @@ func TestLoginLimiterKeysOnlyUsernames(t *testing.T) {
 }
 
 func TestClientGoneIsA499(t *testing.T) {
-	var logs bytes.Buffer
-	api := newTestAPI(t, AuthLimits{}, &logs)
-	h, hasher := api.handler, api.hasher
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the client hung up before the store was asked
-	r := httptest.NewRequestWithContext(ctx, "POST", "/v1/users", strings.NewReader(`{"username":"gone","password":"long enough"}`))
-	r.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	if w.Code != StatusClientClosedRequest {
-		t.Fatalf("status %d, want 499", w.Code)
-	}
-	if hasher.hashes.Load() != 0 {
-		t.Fatal("a request whose client is gone was hashed")
-	}
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		if strings.Contains(line, `"level":"ERROR"`) {
-			t.Fatalf("a client that went away was logged as an error: %s", line)
+	for _, db := range []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{"NoDatabaseDeadline", 0},
+		{"DatabaseWorkOutlivesTheClient", time.Minute}, // dbContext's grace
+	} {
+		for _, c := range []struct{ path, body string }{
+			{"/v1/users", `{"username":"gone","password":"long enough"}`},
+			{"/v1/auth/login", `{"username":"fuzzer","password":"fuzzer password"}`},
+		} {
+			t.Run(db.name+c.path, func(t *testing.T) {
+				var logs bytes.Buffer
+				api := newTestAPI(t, AuthLimits{}, &logs, func(o *Options) { o.DBTimeout = db.timeout })
+				ctx, cancel := context.WithCancel(context.Background())
+				cancel() // the client hung up before the store was asked
+				r := httptest.NewRequestWithContext(ctx, "POST", c.path, strings.NewReader(c.body))
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				api.handler.ServeHTTP(w, r)
+				if w.Code != StatusClientClosedRequest {
+					t.Fatalf("status %d, want 499", w.Code)
+				}
+				if n := api.hasher.hashes.Load() + api.hasher.checks.Load(); n != 0 {
+					t.Fatalf("%d bcrypt hashes or checks for a request whose client is gone", n)
+				}
+				for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+					if strings.Contains(line, `"level":"ERROR"`) {
+						t.Fatalf("a client that went away was logged as an error: %s", line)
+					}
+				}
+				if !strings.Contains(logs.String(), `"status":499`) {
+					t.Fatalf("no access line with status 499:\n%s", logs.String())
+				}
+			})
 		}
-	}
-	if !strings.Contains(logs.String(), `"status":499`) {
-		t.Fatalf("no access line with status 499:\n%s", logs.String())
 	}
 }
