@@ -56,9 +56,11 @@ func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
 	return s.CreateChirps(ctx, []*chirper.Chirp{c})
 }
 
-// CreateChirps stores the chirps and their tag rows in one statement. Ids
-// are drawn first, so that each returned row maps back to its input. The
-// other processes are told of the new chirps a moment later (announcer).
+// CreateChirps stores the chirps and their tag rows in one call of
+// chirper_create_chirps (migration 00012: a function, so that its plan is
+// made once per connection). The returned rows map back to the input by
+// their ordinal. The other processes are told of the new chirps a moment
+// later (announcer).
 func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
 	if len(chirps) == 0 {
 		return nil
@@ -77,23 +79,7 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		}
 		ids[i], authors[i], messages[i], tags[i] = c.ID, c.AuthorID, c.Message, string(b)
 	}
-	rows, err := s.db.QueryContext(ctx, `
-		WITH input AS (
-			SELECT coalesce(nullif(t.id, 0), nextval(pg_get_serial_sequence('chirps', 'id'))) AS id,
-			       t.ord, t.author_id, t.message,
-			       ARRAY(SELECT json_array_elements_text(t.tags::json)) AS tags
-			FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[])
-			     WITH ORDINALITY AS t(author_id, message, tags, id, ord)
-		), c AS (
-			INSERT INTO chirps (id, author_id, message, tags) OVERRIDING SYSTEM VALUE
-			SELECT id, author_id, message, tags FROM input
-			RETURNING id, author_id, tags, created_at
-		), t AS (
-			INSERT INTO chirp_tags (tag, chirp_id)
-			SELECT tag, c.id FROM c, unnest(c.tags) AS tag
-		)
-		SELECT input.ord, c.id, u.username, c.created_at
-		FROM c JOIN input ON input.id = c.id JOIN users u ON u.id = c.author_id`,
+	rows, err := s.db.QueryContext(ctx, `SELECT ord, id, username, created_at FROM chirper_create_chirps($1, $2, $3, $4)`,
 		pq.Array(authors), pq.Array(messages), pq.Array(tags), pq.Array(ids))
 	if err != nil {
 		return translateCreate(err)
