@@ -813,6 +813,7 @@ func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 	}
 	defer logFile.Close()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	machine0 := machineCPU()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -844,8 +845,8 @@ func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 				if env["CHIRPER_DATABASE_URL"] != "" {
 					kind = "PostgreSQL"
 				}
-				b.notes = append(b.notes, fmt.Sprintf("standalone on %s: ready %v after start, %d MB resident when idle",
-					kind, time.Since(started).Round(time.Millisecond), p.peakRSS()>>20))
+				b.notes = append(b.notes, fmt.Sprintf("standalone on %s: ready %v after start (its CPU %v; the machine meanwhile %s), %d MB resident when idle (%d MB of it file-backed: the binary's own pages)",
+					kind, time.Since(started).Round(time.Millisecond), p.cpu(), machineCPU().since(machine0), p.peakRSS()>>20, p.status("RssFile:")>>20))
 				return p, nil
 			}
 		}
@@ -899,13 +900,17 @@ func (t cpuTimes) since(t0 cpuTimes) string {
 }
 
 // peakRSS is the process's high-water resident memory.
-func (p *proc) peakRSS() int64 {
+func (p *proc) peakRSS() int64 { return p.status("VmHWM:") }
+
+// status is a memory field of the process's /proc status (VmHWM:,
+// RssFile:, ...), in bytes.
+func (p *proc) status(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == field {
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10
 		}
