@@ -78,6 +78,40 @@ func TestMigrate(t *testing.T) {
 	})
 }
 
+// TestSearchIndexPendingList: the search index merges its pending list of
+// new words once the list holds 256 kB (migration 00013), not the default
+// 4 MB, so that no insert stalls every post behind a long merge. About 2 MB
+// of new words go in; the list must never have held much more than 256 kB.
+func TestSearchIndexPendingList(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.MustOpenDB(t)
+	if _, err := db.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS pgstattuple`); err != nil {
+		t.Fatal(err)
+	}
+	u := &chirper.User{Username: "wordy", Role: chirper.RoleUser, PasswordHash: "x"}
+	if err := postgres.NewUserStore(db).CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	// 5,000 chirps of 20 words never seen before: 100,000 new entries.
+	if _, err := db.ExecContext(ctx, `
+		INSERT INTO chirps (author_id, message)
+		SELECT $1, (SELECT string_agg('w' || (i * 20 + j), ' ') FROM generate_series(1, 20) j)
+		FROM generate_series(1, 5000) i`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	var pendingPages int
+	if err := db.QueryRowContext(ctx, `SELECT pending_pages FROM pgstatginindex('chirps_search_idx')`).Scan(&pendingPages); err != nil {
+		t.Fatal(err)
+	}
+	if limit := 256 << 10 / 8192; pendingPages > limit+8 {
+		t.Fatalf("the pending list holds %d pages, want about %d (256 kB) at most", pendingPages, limit)
+	}
+	var found int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM chirps WHERE search @@ to_tsquery('simple', 'w21 | w100020')`).Scan(&found); err != nil || found != 2 {
+		t.Fatalf("search found %d chirps (%v), want the first and the last", found, err)
+	}
+}
+
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	t.Run("ErrBadURLHidesPassword", func(t *testing.T) {
