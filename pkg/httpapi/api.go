@@ -33,7 +33,8 @@ type Options struct {
 	RateLimit *Limiter              // per client (user, else address); nil for none
 	ClientIP  *ClientIP
 	AccessLog AccessLog
-	// DBTimeout bounds the database work of each request; 0 for no bound.
+	// DBTimeout bounds the database work of each request; 0 for no bound
+	// (the work of a client that went away still ends after a grace).
 	DBTimeout time.Duration
 }
 

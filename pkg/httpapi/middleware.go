@@ -183,14 +183,11 @@ func wellFormedQuery(next http.Handler) http.Handler {
 	})
 }
 
-// deadline bounds the database work of a request, so that a slow query
-// cannot hold a pool connection long after its client gave up; past it the
-// request is a 503 (writeError).
+// deadline gives the database work of a request its context (dbContext):
+// bounded by d, if d > 0, past which the request is a 503 (writeError), and
+// by the grace after its client went away.
 func deadline(d time.Duration) middleware {
 	return func(next http.Handler) http.Handler {
-		if d <= 0 {
-			return next
-		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if longLived(r.URL.Path) { // lasts while its client reads; it bounds its own reads
 				next.ServeHTTP(w, r)
@@ -217,11 +214,19 @@ func deadline(d time.Duration) middleware {
 const clientGoneGrace = 100 * time.Millisecond
 
 // dbContext returns the context for the database work of a request with
-// context parent: it ends at timeout d, or clientGoneGrace after parent is
-// cancelled (the client went away), whichever comes first, and keeps
-// parent's values.
+// context parent: it ends at timeout d (none if d <= 0), or clientGoneGrace
+// after parent is cancelled (the client went away), whichever comes first,
+// and keeps parent's values.
 func dbContext(parent context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), d)
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	if d > 0 {
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(parent), d)
+	} else {
+		ctx, cancel = context.WithCancel(context.WithoutCancel(parent))
+	}
 	stop := context.AfterFunc(parent, func() { time.AfterFunc(clientGoneGrace, cancel) })
 	return ctx, func() {
 		stop()

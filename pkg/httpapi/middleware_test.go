@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,32 +101,37 @@ func TestClientGoneBeforeTheAnswer(t *testing.T) {
 // ends at its deadline, and outlives its client by the grace only.
 func TestDBContext(t *testing.T) {
 	type key struct{}
-	t.Run("OutlivesItsClientForTheGrace", func(t *testing.T) {
-		parent, leave := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
-		ctx, cancel := dbContext(parent, time.Minute)
-		defer cancel()
-		if ctx.Value(key{}) != "v" {
-			t.Fatal("the request's values are lost")
-		}
-		left := time.Now()
-		leave()
-		select {
-		case <-ctx.Done():
-			t.Fatal("the database work ended as its client left")
-		case <-time.After(clientGoneGrace / 2):
-		}
-		select {
-		case <-ctx.Done():
-			if waited := time.Since(left); waited < clientGoneGrace {
-				t.Fatalf("ended %v after its client left, before the grace of %v", waited, clientGoneGrace)
+	for _, d := range []time.Duration{time.Minute, 0} { // 0: no deadline, the grace still holds
+		t.Run(fmt.Sprintf("OutlivesItsClientForTheGrace/timeout=%v", d), func(t *testing.T) {
+			parent, leave := context.WithCancel(context.WithValue(context.Background(), key{}, "v"))
+			ctx, cancel := dbContext(parent, d)
+			defer cancel()
+			if ctx.Value(key{}) != "v" {
+				t.Fatal("the request's values are lost")
 			}
-			if !errors.Is(ctx.Err(), context.Canceled) {
-				t.Fatalf("err %v, want context.Canceled (read as a client gone)", ctx.Err())
+			if _, ok := ctx.Deadline(); ok != (d > 0) {
+				t.Fatalf("has a deadline: %v, want %v", ok, d > 0)
 			}
-		case <-time.After(10 * clientGoneGrace):
-			t.Fatalf("still going %v after its client left", 10*clientGoneGrace)
-		}
-	})
+			left := time.Now()
+			leave()
+			select {
+			case <-ctx.Done():
+				t.Fatal("the database work ended as its client left")
+			case <-time.After(clientGoneGrace / 2):
+			}
+			select {
+			case <-ctx.Done():
+				if waited := time.Since(left); waited < clientGoneGrace {
+					t.Fatalf("ended %v after its client left, before the grace of %v", waited, clientGoneGrace)
+				}
+				if !errors.Is(ctx.Err(), context.Canceled) {
+					t.Fatalf("err %v, want context.Canceled (read as a client gone)", ctx.Err())
+				}
+			case <-time.After(10 * clientGoneGrace):
+				t.Fatalf("still going %v after its client left", 10*clientGoneGrace)
+			}
+		})
+	}
 	t.Run("EndsAtItsDeadline", func(t *testing.T) {
 		ctx, cancel := dbContext(context.Background(), time.Millisecond)
 		defer cancel()
