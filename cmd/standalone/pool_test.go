@@ -95,7 +95,7 @@ func TestClientGoneOnPostgres(t *testing.T) {
 	// cached page answers it), which its client abandons when leave is
 	// called; it returns once their queries wait on the lock.
 	var asked int
-	leaving := func(n int) (leave func(), pids []int) {
+	leaving := func(n int) (leave func()) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
@@ -113,10 +113,10 @@ func TestClientGoneOnPostgres(t *testing.T) {
 			})
 		}
 		waitFor(fmt.Sprintf("%d queries waiting on the lock", n), 10*time.Second, func() bool {
-			_, pids = serverBackends()
-			return len(pids) == n
+			_, waiting := serverBackends()
+			return len(waiting) == n
 		})
-		return func() { cancel(); wg.Wait() }, pids
+		return func() { cancel(); wg.Wait() }
 	}
 	gone := func() int { return strings.Count(s.Logs.String(), `"route":"/v1/chirps","status":499`) }
 
@@ -124,7 +124,7 @@ func TestClientGoneOnPostgres(t *testing.T) {
 		const n = 3
 		for attempt := 1; ; attempt++ {
 			release := lockChirps()
-			leave, _ := leaving(n)
+			leave := leaving(n)
 			before, _ := serverBackends()
 			left := time.Now()
 			leave()
@@ -155,7 +155,7 @@ func TestClientGoneOnPostgres(t *testing.T) {
 	t.Run("QueryOutlastsTheGrace", func(t *testing.T) {
 		release := lockChirps()
 		defer release()
-		leave, _ := leaving(1)
+		leave := leaving(1)
 		leave()
 		took := waitFor("the query cancelled", 5*time.Second, func() bool {
 			_, waiting := serverBackends()
