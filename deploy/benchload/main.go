@@ -39,7 +39,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/chirper/chirper/pkg/client"
-	"github.com/chirper/chirper/pkg/config"
 	"github.com/chirper/chirper/pkg/postgres"
 	"github.com/chirper/chirper/pkg/postgres/pgtest"
 	"github.com/chirper/chirper/pkg/server"
@@ -594,21 +593,46 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := config.LoadEnv() // the server's environment: its cache size
+	posted := max(int(r.rate*b.duration.Seconds()), 1)
+	step("filling every cache of the standalone on SQLite")
+	if err := fillCaches(p, posted); err != nil {
+		return err
+	}
+	filled, err := readCaches(p.admin)
 	if err != nil {
 		return err
 	}
-	step(fmt.Sprintf("filling every cache of the standalone on SQLite (%d entries)", cfg.CacheSize))
-	if err := fillCaches(p.url, cfg.CacheSize); err != nil {
-		return err
-	}
-	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite: every cache full (%d chirps, %d tokens, %d pages) before its GET run", cfg.CacheSize, cfg.CacheSize, cfg.CacheSize/10))
-	get := randomIDScript(max(int(r.rate*b.duration.Seconds()), 1)) // of the chirps posted
+	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite, before its GET run: the token and page caches full (%s); "+
+		"the chirp cache holds all %d chirps the GET run reads (%s)", filled.describe("tokens", "pages"), posted, filled.describe("chirps")))
+	get := randomIDScript(posted)
 	if err := load(b.work, p.url+"/", get); err != nil {
 		return err
 	}
-	_, err = b.wrk(p, sqliteGET, "bare", 64, p.url+"/", get)
-	return err
+	if _, err = b.wrk(p, sqliteGET, "bare", 64, p.url+"/", get); err != nil {
+		return err
+	}
+	step("filling the chirp cache of the standalone on SQLite too")
+	for {
+		full, err := readCaches(p.admin)
+		if err != nil {
+			return err
+		}
+		if full["chirps"].evictions > 0 {
+			b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite with every cache full, the chirp cache too (%s): peak RSS %d MB",
+				full.describe("chirps"), p.peakRSS()>>20))
+			return nil
+		}
+		if err := load(b.work, p.url+"/v1/chirps", post); err != nil {
+			return err
+		}
+		newest, err := newestChirp(p.url)
+		if err != nil {
+			return err
+		}
+		if err := warm(p.url, newest); err != nil {
+			return err
+		}
+	}
 }
 
 // The rows of the SQLite pass; its GET reads the chirps its POST made, so
@@ -618,8 +642,8 @@ const (
 	sqliteGET  = "SQLite: GET /v1/chirps/{id} (random)"
 )
 
-// hotIDs is how many chirps the warm GET by id reads: within the default
-// cache (CHIRPER_CACHE_SIZE, 10,000), as a chirp read again is.
+// hotIDs is how many chirps the warm GET by id reads: well within the
+// default chirp cache (some 40,000 chirps), as a chirp read again is.
 const hotIDs = 5000
 
 // warm reads chirps 1 to n once each, 16 at a time, so that a run measures
@@ -628,29 +652,111 @@ func warm(base string, n int) error {
 	return inParallel(n, func(id int) error { return getOK(fmt.Sprintf("%s/v1/chirps/%d", base, id), "") })
 }
 
-// fillCaches fills every cache of the standalone at base to its bound, n
-// entries: n chirps by id, n verified access tokens (n logins of the users
-// user_1 to user_100, each token then used once) and n/10 first pages (a
-// tag and an author each), so that the next run's peak RSS is that of full
-// caches.
-func fillCaches(base string, n int) error {
-	if err := warm(base, n); err != nil {
+// fillCaches fills the caches of the standalone p: chirps 1 to n by id,
+// then verified access tokens (logins of the users user_1 to user_100,
+// each token then used once) and first pages (a tag and an author each)
+// until those two caches evict, so that the next run's peak RSS is that of
+// full caches.
+func fillCaches(p *proc, n int) error {
+	if err := warm(p.url, n); err != nil {
 		return err
 	}
-	c := client.New(base, nil)
-	err := inParallel(n, func(i int) error {
-		tok, err := c.Login(context.Background(), fmt.Sprint("user_", i%100+1), password)
-		if err != nil {
-			return err
+	c := client.New(p.url, nil)
+	fills := map[string]func(i int) error{
+		"tokens": func(i int) error {
+			tok, err := c.Login(context.Background(), fmt.Sprint("user_", i%100+1), password)
+			if err != nil {
+				return err
+			}
+			return getOK(p.url+"/v1/chirps/1", tok.AccessToken)
+		},
+		"pages": func(i int) error {
+			return getOK(fmt.Sprintf("%s/v1/chirps?tag=tag%d&author=user_%d", p.url, i%100, i/100%100+1), "")
+		},
+	}
+	for name, fill := range fills {
+		for round := 0; ; round++ {
+			stats, err := readCaches(p.admin)
+			if err != nil {
+				return err
+			}
+			if stats[name].evictions > 0 {
+				break
+			}
+			if round == 100 {
+				return fmt.Errorf("the %s cache was not full after %d entries", name, round*1000)
+			}
+			if err := inParallel(1000, func(i int) error { return fill(round*1000 + i) }); err != nil {
+				return err
+			}
 		}
-		return getOK(base+"/v1/chirps/1", tok.AccessToken)
-	})
-	if err != nil {
-		return err
 	}
-	return inParallel(n/10, func(i int) error {
-		return getOK(fmt.Sprintf("%s/v1/chirps?tag=tag%d&author=user_%d", base, i%100, i/100%100+1), "")
-	})
+	return nil
+}
+
+// cacheStats are a server's caches as its metrics show them, by name.
+type cacheStats map[string]struct{ entries, bytes, evictions float64 }
+
+// readCaches reads the caches' metrics from the admin listener at admin.
+func readCaches(admin string) (cacheStats, error) {
+	resp, err := http.Get(admin + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	stats := cacheStats{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		m := cacheMetricRE.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[3], 64)
+		s := stats[m[2]]
+		switch m[1] {
+		case "entries":
+			s.entries = v
+		case "bytes":
+			s.bytes = v
+		case "evictions_total":
+			s.evictions = v
+		}
+		stats[m[2]] = s
+	}
+	return stats, sc.Err()
+}
+
+var cacheMetricRE = regexp.MustCompile(`^chirper_cache_(entries|bytes|evictions_total)\{cache="(\w+)"\} (\S+)$`)
+
+// describe says how full the named caches are.
+func (s cacheStats) describe(names ...string) string {
+	var each []string
+	for _, name := range names {
+		c := s[name]
+		each = append(each, fmt.Sprintf("%s: %.0f entries, %.1f MiB, %.0f evicted", name, c.entries, c.bytes/(1<<20), c.evictions))
+	}
+	return strings.Join(each, "; ")
+}
+
+// newestChirp returns the id of the newest chirp on the server at base.
+func newestChirp(base string) (int, error) {
+	resp, err := http.Get(base + "/v1/chirps?limit=1")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var page struct {
+		Chirps []struct {
+			ID string `json:"id"`
+		} `json:"chirps"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
+		return 0, err
+	}
+	if len(page.Chirps) == 0 {
+		return 0, errors.New("no chirps")
+	}
+	return strconv.Atoi(page.Chirps[0].ID)
 }
 
 // getOK GETs url, with the bearer token if any, and wants a 200.

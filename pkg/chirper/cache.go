@@ -5,6 +5,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Change names stored rows whose cached copies are stale: a user who was
@@ -78,27 +79,50 @@ func (c *Caches) Register(onChange func(Change), onReset func()) {
 	c.onReset = append(c.onReset, onReset)
 }
 
-// LRU is a cache of at most a fixed number of entries that forgets the
-// least recently used one when full. It is safe for concurrent use.
+// LRU is a cache that forgets its least recently used entries when full:
+// when its entries, or their bytes, would pass its limit. It is safe for
+// concurrent use.
 type LRU[K comparable, V any] struct {
-	size int
+	limit int64
+	weigh func(K, V) int64 // an entry's share of the limit
 
 	mu      sync.Mutex
 	entries map[K]*list.Element
 	order   *list.List // of lruEntry, the most recently used first
+	weight  int64      // of every entry
 	gen     uint64     // counts the drops, so that a fill that raced one is refused
 
 	hits, misses, evictions atomic.Int64
 }
 
 type lruEntry[K comparable, V any] struct {
-	key   K
-	value V
+	key    K
+	value  V
+	weight int64
 }
 
 // NewLRU returns an LRU of at most size entries.
 func NewLRU[K comparable, V any](size int) *LRU[K, V] {
-	return &LRU[K, V]{size: max(size, 1), entries: make(map[K]*list.Element), order: list.New()}
+	return newLRU(int64(size), func(K, V) int64 { return 1 })
+}
+
+// lruEntryBytes is what the LRU spends on an entry besides its key and
+// value: the list element that orders it and its slot in the map, with
+// the map's spare room (TestLRUBytes measures it).
+const lruEntryBytes = 88
+
+// NewLRUOfBytes returns an LRU whose entries take at most limit bytes of
+// the heap, as it reckons them: the LRU's own bookkeeping and the key and
+// value themselves, plus what refers gives, the bytes the key and value
+// point to (a string's, a slice's). An entry larger than the limit is not
+// cached.
+func NewLRUOfBytes[K comparable, V any](limit int64, refers func(K, V) int64) *LRU[K, V] {
+	own := lruEntryBytes + int64(unsafe.Sizeof(lruEntry[K, V]{}))
+	return newLRU(limit, func(k K, v V) int64 { return own + refers(k, v) })
+}
+
+func newLRU[K comparable, V any](limit int64, weigh func(K, V) int64) *LRU[K, V] {
+	return &LRU[K, V]{limit: max(limit, 1), weigh: weigh, entries: make(map[K]*list.Element), order: list.New()}
 }
 
 // Get returns the value of key, if cached.
@@ -143,17 +167,25 @@ func (c *LRU[K, V]) Put(key K, value V) {
 
 func (c *LRU[K, V]) put(key K, value V) {
 	if e, ok := c.entries[key]; ok {
-		e.Value = lruEntry[K, V]{key, value}
-		c.order.MoveToFront(e)
+		c.remove(e)
+	}
+	w := c.weigh(key, value)
+	if w > c.limit {
 		return
 	}
-	if c.order.Len() >= c.size {
-		oldest := c.order.Back()
-		delete(c.entries, oldest.Value.(lruEntry[K, V]).key)
-		c.order.Remove(oldest)
+	for c.weight+w > c.limit {
+		c.remove(c.order.Back())
 		c.evictions.Add(1)
 	}
-	c.entries[key] = c.order.PushFront(lruEntry[K, V]{key, value})
+	c.entries[key] = c.order.PushFront(lruEntry[K, V]{key, value, w})
+	c.weight += w
+}
+
+// remove forgets the entry e.
+func (c *LRU[K, V]) remove(e *list.Element) {
+	entry := c.order.Remove(e).(lruEntry[K, V])
+	delete(c.entries, entry.key)
+	c.weight -= entry.weight
 }
 
 // Delete forgets key.
@@ -162,8 +194,7 @@ func (c *LRU[K, V]) Delete(key K) {
 	defer c.mu.Unlock()
 	c.gen++
 	if e, ok := c.entries[key]; ok {
-		delete(c.entries, key)
-		c.order.Remove(e)
+		c.remove(e)
 	}
 }
 
@@ -174,8 +205,7 @@ func (c *LRU[K, V]) DeleteFunc(drop func(K, V) bool) {
 	c.gen++
 	for k, e := range c.entries {
 		if drop(k, e.Value.(lruEntry[K, V]).value) {
-			delete(c.entries, k)
-			c.order.Remove(e)
+			c.remove(e)
 		}
 	}
 }
@@ -187,20 +217,22 @@ func (c *LRU[K, V]) Clear() {
 	c.gen++
 	c.entries = make(map[K]*list.Element)
 	c.order.Init()
+	c.weight = 0
 }
 
 // CacheStats are the counts a cache's metrics show.
 type CacheStats struct {
 	Hits, Misses, Evictions int64
 	Entries                 int
+	Bytes                   int64 // NewLRUOfBytes's reckoning; for NewLRU, the entries
 }
 
 // Stats returns the cache's counts.
 func (c *LRU[K, V]) Stats() CacheStats {
 	c.mu.Lock()
-	n := c.order.Len()
+	n, weight := c.order.Len(), c.weight
 	c.mu.Unlock()
-	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n}
+	return CacheStats{Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(), Entries: n, Bytes: weight}
 }
 
 // freshKey marks a context whose reads go past the caches.
@@ -232,14 +264,17 @@ type CachedUsers struct {
 
 var _ UserStore = (*CachedUsers)(nil)
 
-// NewCachedUsers caches up to size users of store, kept right by caches;
-// with size 0 it caches none but still tells caches of its changes.
-func NewCachedUsers(store UserStore, caches *Caches, size int) *CachedUsers {
+// NewCachedUsers caches users of store in up to bytes of memory, kept
+// right by caches; with bytes 0 it caches none but still tells caches of
+// its changes.
+func NewCachedUsers(store UserStore, caches *Caches, bytes int64) *CachedUsers {
 	u := &CachedUsers{UserStore: store, caches: caches}
-	if size <= 0 {
+	if bytes <= 0 {
 		return u
 	}
-	u.cache = NewLRU[int64, User](size)
+	u.cache = NewLRUOfBytes(bytes, func(_ int64, u User) int64 {
+		return int64(len(u.Username) + len(u.DisplayName) + len(u.Role) + len(u.PasswordHash))
+	})
 	caches.Register(func(ch Change) {
 		if ch.Table == ChangedUsers {
 			u.cache.Delete(ch.ID)
@@ -302,9 +337,9 @@ type FollowCounts struct {
 	lru     *LRU[int64, int]
 }
 
-// NewFollowCounts keeps the counts of up to size readers.
-func NewFollowCounts(follows FollowStore, caches *Caches, size int) *FollowCounts {
-	c := &FollowCounts{follows: follows, caches: caches, lru: NewLRU[int64, int](size)}
+// NewFollowCounts keeps the counts of readers in up to bytes of memory.
+func NewFollowCounts(follows FollowStore, caches *Caches, bytes int64) *FollowCounts {
+	c := &FollowCounts{follows: follows, caches: caches, lru: NewLRUOfBytes(bytes, func(int64, int) int64 { return 0 })}
 	caches.Register(func(ch Change) {
 		if ch.Table == ChangedFollows || ch.Table == ChangedUsers {
 			c.lru.Delete(ch.ID)
@@ -345,9 +380,12 @@ type CachedVerifier struct {
 	now   func() int64
 }
 
-// NewCachedVerifier caches up to size verified tokens of v.
-func NewCachedVerifier(v TokenVerifier, size int, now func() int64) *CachedVerifier {
-	return &CachedVerifier{TokenVerifier: v, cache: NewLRU[string, AccessClaims](size), now: now}
+// NewCachedVerifier caches verified tokens of v in up to bytes of memory.
+func NewCachedVerifier(v TokenVerifier, bytes int64, now func() int64) *CachedVerifier {
+	cache := NewLRUOfBytes(bytes, func(token string, c AccessClaims) int64 {
+		return int64(len(token) + len(c.Username) + len(c.Role))
+	})
+	return &CachedVerifier{TokenVerifier: v, cache: cache, now: now}
 }
 
 // Cache is the cache, for its metrics.

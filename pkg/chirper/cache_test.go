@@ -49,7 +49,7 @@ func (v *countingVerifier) Verify(string) (*chirper.AccessClaims, error) {
 func TestCachedVerifier(t *testing.T) {
 	now := time.Now()
 	inner := &countingVerifier{expires: now.Add(time.Minute)}
-	v := chirper.NewCachedVerifier(inner, 10, func() int64 { return now.UnixNano() })
+	v := chirper.NewCachedVerifier(inner, 1<<20, func() int64 { return now.UnixNano() })
 	for range 3 {
 		if _, err := v.Verify("token"); err != nil {
 			t.Fatal(err)
@@ -69,7 +69,7 @@ func TestCachedUsersBypassedWhileNotLive(t *testing.T) {
 	db := sqlitetest.MustOpenDB(t)
 	store := sqlite.NewUserStore(db)
 	caches := chirper.NewCaches(true)
-	users := chirper.NewCachedUsers(store, caches, 10)
+	users := chirper.NewCachedUsers(store, caches, 1<<20)
 	u := storetest.MustCreateUser(t, store, "alice")
 	if _, err := users.FindUserByID(ctx, u.ID); err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func TestCachedUsersFreshReadsPastTheCache(t *testing.T) {
 	ctx := context.Background()
 	db := sqlitetest.MustOpenDB(t)
 	store := sqlite.NewUserStore(db)
-	users := chirper.NewCachedUsers(store, chirper.NewCaches(true), 10)
+	users := chirper.NewCachedUsers(store, chirper.NewCaches(true), 1<<20)
 	u := storetest.MustCreateUser(t, store, "alice")
 	if _, err := users.FindUserByID(ctx, u.ID); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestFollowCounts(t *testing.T) {
 	users := sqlite.NewUserStore(db)
 	caches := chirper.NewCaches(true)
 	follows := chirper.NewReportedFollows(sqlite.NewFollowStore(db), caches)
-	counts := chirper.NewFollowCounts(follows, caches, 10)
+	counts := chirper.NewFollowCounts(follows, caches, 1<<20)
 	alice := storetest.MustCreateUser(t, users, "alice")
 	storetest.MustCreateUser(t, users, "bob")
 	count := func() int {

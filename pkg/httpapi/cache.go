@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"unsafe"
 
 	"github.com/gorilla/mux"
 
@@ -31,10 +32,17 @@ type cachedChirp struct {
 	authorID int64
 }
 
-// NewChirpCache caches up to size chirps, kept right by caches: a deleted
-// chirp, or any chirp of a changed or deleted user, is dropped.
-func NewChirpCache(caches *chirper.Caches, size int) *ChirpCache {
-	c := &ChirpCache{caches: caches, lru: chirper.NewLRU[int64, cachedChirp](size), deleted: chirper.NewLRU[int64, struct{}](size)}
+// NewChirpCache caches chirps in up to bytes of memory, kept right by
+// caches: a deleted chirp, or any chirp of a changed or deleted user, is
+// dropped. A sixteenth of the bytes remembers the chirps deleted lately.
+func NewChirpCache(caches *chirper.Caches, bytes int64) *ChirpCache {
+	c := &ChirpCache{
+		caches: caches,
+		lru: chirper.NewLRUOfBytes(bytes-bytes/16, func(_ int64, e cachedChirp) int64 {
+			return int64(cap(e.body) + len(e.etag))
+		}),
+		deleted: chirper.NewLRUOfBytes(bytes/16, func(int64, struct{}) int64 { return 0 }),
+	}
 	caches.Register(func(ch chirper.Change) {
 		switch ch.Table {
 		case chirper.ChangedChirps:
@@ -106,9 +114,12 @@ func (p *encodedPage) write(w http.ResponseWriter) {
 	writeEncoded(w, http.StatusOK, p.body)
 }
 
-// NewPageCache caches up to size first pages, kept right by caches.
-func NewPageCache(caches *chirper.Caches, size int) *PageCache {
-	p := &PageCache{caches: caches, lru: chirper.NewLRU[string, *encodedPage](size)}
+// NewPageCache caches first pages in up to bytes of memory, kept right by
+// caches.
+func NewPageCache(caches *chirper.Caches, bytes int64) *PageCache {
+	p := &PageCache{caches: caches, lru: chirper.NewLRUOfBytes(bytes, func(key string, p *encodedPage) int64 {
+		return int64(len(key)) + int64(unsafe.Sizeof(*p)) + int64(cap(p.body)+len(p.link))
+	})}
 	caches.Register(func(ch chirper.Change) {
 		if ch.Table == chirper.ChangedChirps || ch.Table == chirper.NewChirps {
 			p.lru.Clear()

@@ -81,7 +81,7 @@ func newTestAPI(tb testing.TB, limits AuthLimits, logs io.Writer, configure ...f
 	follows := chirper.NewReportedFollows(sqlite.NewFollowStore(db), caches)
 	h, err := NewHandler(o,
 		UsersGroup(log, users, follows, hasher, signer, auth.NewSessions(sqlite.NewRefreshTokenStore(db), time.Hour), limits, sqlite.NewIdempotencyStore(db)),
-		ListChirpsGroup(log, chirps, users, NewPageCache(caches, 100), chirper.NewFollowCounts(follows, caches, 100)), GetChirpGroup(log, chirps, NewChirpCache(caches, 100)), CreateChirpGroup(log, chirps, users, sqlite.NewIdempotencyStore(db), caches))
+		ListChirpsGroup(log, chirps, users, NewPageCache(caches, 1<<20), chirper.NewFollowCounts(follows, caches, 1<<20)), GetChirpGroup(log, chirps, NewChirpCache(caches, 1<<20)), CreateChirpGroup(log, chirps, users, sqlite.NewIdempotencyStore(db), caches))
 	if err != nil {
 		tb.Fatal(err)
 	}

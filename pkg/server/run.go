@@ -261,22 +261,22 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	if err != nil {
 		return nil, err
 	}
-	verifier := chirper.NewCachedVerifier(keys, cfg.CacheSize, func() int64 { return time.Now().UnixNano() })
+	budget := cacheBudget(cfg.CacheMB)
+	verifier := chirper.NewCachedVerifier(keys, budget.tokens(), func() int64 { return time.Now().UnixNano() })
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, err
 	}
 	caches := st.listenForChanges(cfg, log, bg)
-	chirpCache := httpapi.NewChirpCache(caches, cfg.CacheSize)
-	// A first page is some 5 KiB: a tenth as many as of the others.
-	pageCache := httpapi.NewPageCache(caches, max(cfg.CacheSize/10, 100))
+	chirpCache := httpapi.NewChirpCache(caches, budget.chirps())
+	pageCache := httpapi.NewPageCache(caches, budget.pages())
 	st.caches = append(st.caches, namedCache{"tokens", verifier.Cache().Stats}, namedCache{"chirps", chirpCache.Stats},
 		namedCache{"pages", pageCache.Stats})
 	// How many users a reader follows plans their timeline's read on
 	// PostgreSQL; SQLite has one plan, and a count would cost it a query.
 	var followCounts *chirper.FollowCounts
 	if st.primaryDSN != nil {
-		followCounts = chirper.NewFollowCounts(st.Follows, caches, cfg.CacheSize)
+		followCounts = chirper.NewFollowCounts(st.Follows, caches, budget.followCounts())
 		st.caches = append(st.caches, namedCache{"follow_counts", followCounts.Stats})
 	}
 	reg := prometheus.NewRegistry()

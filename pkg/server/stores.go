@@ -147,11 +147,26 @@ func (st *Stores) listenForChanges(cfg *config.Config, log *slog.Logger, bg *job
 	caches := chirper.NewCaches(false)
 	st.Follows = chirper.NewReportedFollows(st.Follows, caches)
 	bg.run(func(ctx context.Context) { postgres.ListenForChanges(ctx, st.primaryDSN, caches, log) })
-	users := chirper.NewCachedUsers(st.Users, caches, cfg.CacheSize)
+	users := chirper.NewCachedUsers(st.Users, caches, cacheBudget(cfg.CacheMB).users())
 	st.Users = users
 	st.caches = append(st.caches, namedCache{"users", users.Cache().Stats})
 	return caches
 }
+
+// cacheBudget is the caches' memory (CHIRPER_CACHE_MB), which they share
+// in sixteenths. Most goes to the encoded chirps: GET /v1/chirps/{id} is
+// the read a microblog serves most, and a chirp is some 350 bytes cached,
+// so the default 24 MiB holds the 40,000 latest. A first page is some
+// 5 KiB, a verified token some 450 bytes.
+type cacheBudget int
+
+func (b cacheBudget) share(sixteenths int64) int64 { return int64(b) << 20 * sixteenths / 16 }
+
+func (b cacheBudget) chirps() int64       { return b.share(10) }
+func (b cacheBudget) pages() int64        { return b.share(2) }
+func (b cacheBudget) tokens() int64       { return b.share(2) }
+func (b cacheBudget) users() int64        { return b.share(1) }
+func (b cacheBudget) followCounts() int64 { return b.share(1) }
 
 // namedCache is a cache's name and counts, for its metrics.
 type namedCache struct {
@@ -192,19 +207,23 @@ func (st *Stores) registerMetrics(reg prometheus.Registerer) {
 		labels := prometheus.Labels{"cache": c.name}
 		for _, m := range []struct {
 			name, help string
+			counter    bool
 			value      func(chirper.CacheStats) float64
 		}{
-			{"cache_hits_total", "Lookups a cache answered.", func(s chirper.CacheStats) float64 { return float64(s.Hits) }},
-			{"cache_misses_total", "Lookups a cache could not answer.", func(s chirper.CacheStats) float64 { return float64(s.Misses) }},
-			{"cache_evictions_total", "Entries a full cache dropped.", func(s chirper.CacheStats) float64 { return float64(s.Evictions) }},
+			{"cache_hits_total", "Lookups a cache answered.", true, func(s chirper.CacheStats) float64 { return float64(s.Hits) }},
+			{"cache_misses_total", "Lookups a cache could not answer.", true, func(s chirper.CacheStats) float64 { return float64(s.Misses) }},
+			{"cache_evictions_total", "Entries a full cache dropped.", true, func(s chirper.CacheStats) float64 { return float64(s.Evictions) }},
+			{"cache_entries", "Entries in a cache now.", false, func(s chirper.CacheStats) float64 { return float64(s.Entries) }},
+			{"cache_bytes", "Memory a cache's entries take now, as it reckons it (its share of CHIRPER_CACHE_MB).", false, func(s chirper.CacheStats) float64 { return float64(s.Bytes) }},
 		} {
-			reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Namespace: "chirper", Name: m.name, Help: m.help, ConstLabels: labels,
-			}, func() float64 { return m.value(c.stats()) }))
+			opts := prometheus.Opts{Namespace: "chirper", Name: m.name, Help: m.help, ConstLabels: labels}
+			value := func() float64 { return m.value(c.stats()) }
+			if m.counter {
+				reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts(opts), value))
+			} else {
+				reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts(opts), value))
+			}
 		}
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "chirper", Name: "cache_entries", Help: "Entries in a cache now.", ConstLabels: labels,
-		}, func() float64 { return float64(c.stats().Entries) }))
 	}
 	if b := st.batcher; b != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
