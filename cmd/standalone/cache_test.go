@@ -55,6 +55,7 @@ func startPair(t *testing.T) *instancePair {
 	}
 	env := map[string]string{"CHIRPER_DATABASE_URL": dbURL, "CHIRPER_SIGNING_KEY": string(pemKey)}
 	p := &instancePair{a: startStandalone(t, env), b: startStandalone(t, env)}
+	p.hearChanges(t)
 	p.onA = client.New(p.a.URL, apitest.ValidatingClient(t, p.a.URL))
 	p.onB = client.New(p.b.URL, apitest.ValidatingClient(t, p.b.URL))
 	if p.db, err = sql.Open("postgres", dbURL); err != nil {
@@ -74,6 +75,22 @@ func startPair(t *testing.T) *instancePair {
 		return p.onA.WithToken(tok.AccessToken), p.onB.WithToken(tok.AccessToken)
 	}
 	return p
+}
+
+// hearChanges waits until both instances hear the database's changes:
+// ready before their listening connections are up, they bypass their
+// caches and refuse live streams until then.
+func (p *instancePair) hearChanges(t *testing.T) {
+	t.Helper()
+	for _, s := range []*standalone{p.a, p.b} {
+		deadline := time.Now().Add(10 * time.Second)
+		for apitest.Metric(t, s.Admin, "chirper_changes_heard") != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s does not hear the database's changes after 10 s", s.URL)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
 }
 
 // killListeners ends both instances' listening connections.

@@ -282,6 +282,15 @@ func buildAPI(b Binary, cfg *config.Config, log *slog.Logger, st *Stores, bg *jo
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	st.registerMetrics(reg)
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "chirper", Name: "changes_heard",
+		Help: "1 while the process hears the database's changes, so that its caches answer and its live streams open; 0 while it does not (on PostgreSQL, until its listening connection is up).",
+	}, func() float64 {
+		if caches.Live() {
+			return 1
+		}
+		return 0
+	}))
 
 	if slices.Contains(b.Groups, httpapi.GroupUsers) || slices.Contains(b.Groups, httpapi.GroupCreateChirp) {
 		bg.every(cfg.TokenPurgeEvery, func(ctx context.Context) {
