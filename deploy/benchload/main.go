@@ -643,7 +643,7 @@ const (
 )
 
 // hotIDs is how many chirps the warm GET by id reads: well within the
-// default chirp cache (some 40,000 chirps), as a chirp read again is.
+// default chirp cache (some 36,000 chirps), as a chirp read again is.
 const hotIDs = 5000
 
 // warm reads chirps 1 to n once each, 16 at a time, so that a run measures

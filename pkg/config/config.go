@@ -79,7 +79,7 @@ type Config struct {
 	LogLevel    string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	AccessLog   bool          `envconfig:"ACCESS_LOG" default:"true" desc:"a log line for every request (the AWS services set false: the load balancer logs access); errors and slow requests are logged either way"`
 	SlowRequest time.Duration `envconfig:"SLOW_REQUEST" default:"1s" desc:"requests slower than this are logged at WARN even without ACCESS_LOG; 0 turns it off"`
-	CacheMB     int           `envconfig:"CACHE_MB" default:"24" desc:"memory for the caches, in MiB: 10/16 for encoded chirps, 2/16 each for first pages and verified tokens, 1/16 each for users and follow counts (0 caches nothing)"`
+	CacheMB     int           `envconfig:"CACHE_MB" default:"20" desc:"memory for the caches, in MiB: 10/16 for encoded chirps, 2/16 each for first pages and verified tokens, 1/16 each for users and follow counts (0 caches nothing); each MiB may cost up to 2 MiB of peak RSS, as the heap grows to twice what is live between collections"`
 	DBTimeout   time.Duration `envconfig:"DB_TIMEOUT" default:"5s" desc:"deadline of each request's database work (then 503); the work of a client that went away ends at most 100 ms after it, so that a slow query cannot hold a pool connection after its client is gone; 0 for no deadline (the 100 ms still holds)"`
 
 	StreamMaxConnections int           `envconfig:"STREAM_MAX_CONNECTIONS" default:"1000" desc:"live streams one process holds at once; more are answered 503 (each holds a goroutine and its buffer, some 20 KiB)"`

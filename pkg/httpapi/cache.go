@@ -3,7 +3,6 @@ package httpapi
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -78,12 +77,11 @@ func (c *ChirpCache) chirpAnswer(w http.ResponseWriter, r *http.Request, log *sl
 	if !ok {
 		return cachedChirp{}, false
 	}
-	body, err := json.Marshal(newChirpResponse(chirp))
+	body, err := marshalLine(newChirpResponse(chirp))
 	if err != nil {
 		writeError(w, r, log, err)
 		return cachedChirp{}, false
 	}
-	body = append(body, '\n')
 	sum := sha256.Sum256(body)
 	e := cachedChirp{body: body, etag: `"` + hex.EncodeToString(sum[:12]) + `"`, authorID: chirp.AuthorID}
 	if live {

@@ -3,7 +3,6 @@ package httpapi
 import (
 	_ "embed"
 	"encoding/base64"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -154,12 +153,12 @@ func listPage(w http.ResponseWriter, r *http.Request, log *slog.Logger, chirps c
 		resp.NextCursor = encodeCursor(page.NextBeforeID)
 		answer.link = nextLink(r, resp.NextCursor)
 	}
-	body, err := json.Marshal(resp)
+	body, err := marshalLine(resp)
 	if err != nil {
 		writeError(w, r, log, err)
 		return nil, false
 	}
-	answer.body = append(body, '\n')
+	answer.body = body
 	return &answer, true
 }
 

@@ -64,12 +64,12 @@ func createOnce(w http.ResponseWriter, r *http.Request, log *slog.Logger, keys c
 		writeError(w, r, log, err)
 		return
 	}
-	body, err := json.Marshal(c.answer)
+	body, err := marshalLine(c.answer)
 	if err != nil {
 		writeError(w, r, log, err)
 		return
 	}
-	resp := chirper.StoredResponse{Status: http.StatusCreated, Location: c.location, Body: append(body, '\n')}
+	resp := chirper.StoredResponse{Status: http.StatusCreated, Location: c.location, Body: body}
 	if err := keys.FinishIdempotencyKey(settle, scope, key, resp); err != nil {
 		// Created, but a retry would not know: the key stays claimed until
 		// its lease ends, and the client gets its answer now.

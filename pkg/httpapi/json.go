@@ -29,6 +29,21 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// marshalLine encodes v as a line of JSON, in a slice of its own length:
+// an answer kept (in a cache, or for an idempotent retry) holds no spare
+// room, as appending the newline to json.Marshal's result did, doubling
+// the slice whenever the JSON filled its size class exactly.
+func marshalLine(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	line := make([]byte, len(b)+1)
+	copy(line, b)
+	line[len(b)] = '\n'
+	return line, nil
+}
+
 // writeEncoded answers with a JSON body encoded before.
 func writeEncoded(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()

@@ -155,9 +155,9 @@ func (st *Stores) listenForChanges(cfg *config.Config, log *slog.Logger, bg *job
 
 // cacheBudget is the caches' memory (CHIRPER_CACHE_MB), which they share
 // in sixteenths. Most goes to the encoded chirps: GET /v1/chirps/{id} is
-// the read a microblog serves most, and a chirp is some 350 bytes cached,
-// so the default 24 MiB holds the 40,000 latest. A first page is some
-// 5 KiB, a verified token some 450 bytes.
+// the read a microblog serves most, and a chirp is some 340 bytes cached,
+// so the default 20 MiB holds the 36,000 read last. A full first page (20
+// chirps) is some 4 KiB, a verified token some 450 bytes.
 type cacheBudget int
 
 func (b cacheBudget) share(sixteenths int64) int64 { return int64(b) << 20 * sixteenths / 16 }
