@@ -170,6 +170,9 @@ func (c *Config) Validate() error {
 	if c.WriteBatch < 1 || c.WriteWriters < 1 {
 		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH and CHIRPER_WRITE_WRITERS must be 1 or more"))
 	}
+	if c.CacheMB < 0 {
+		errs = append(errs, errors.New("CHIRPER_CACHE_MB must be 0 or more"))
+	}
 	if c.WriteBatchTimeout <= 0 {
 		errs = append(errs, errors.New("CHIRPER_WRITE_BATCH_TIMEOUT must be positive"))
 	}

@@ -59,6 +59,7 @@ func TestLoadRejects(t *testing.T) {
 		"TLSCertWithoutKey": {"CHIRPER_TLS_CERT_FILE": "cert.pem"},
 		"BcryptCostLow":     {"CHIRPER_BCRYPT_COST": "3"},
 		"NegativeRateLimit": {"CHIRPER_RATE_LIMIT": "-1"},
+		"NegativeCacheMB":   {"CHIRPER_CACHE_MB": "-1"},
 		"BadProxyCIDR":      {"CHIRPER_TRUSTED_PROXIES": "10.0.0.0/8,nonsense"},
 		"BadLogLevel":       {"CHIRPER_LOG_LEVEL": "loud"},
 		"BadDuration":       {"CHIRPER_ACCESS_TOKEN_TTL": "soon"},
