@@ -21,9 +21,15 @@ type ChirpCache struct {
 	lru    *chirper.LRU[int64, cachedChirp]
 	// deleted remembers the chirps deleted lately: a read replica may
 	// still have one for a moment after the primary's notification, and
-	// neither answers nor caches it.
+	// neither answers nor caches it. It is not a cache but a guard, so it
+	// is not part of the cache's bytes: with none, it still holds.
 	deleted *chirper.LRU[int64, struct{}]
 }
+
+// recentDeletes is how many of the chirps deleted last ChirpCache
+// remembers (some 100 bytes each): a replica lags the primary by less than
+// a second, in which far fewer are deleted.
+const recentDeletes = 10000
 
 type cachedChirp struct {
 	body     []byte
@@ -33,14 +39,14 @@ type cachedChirp struct {
 
 // NewChirpCache caches chirps in up to bytes of memory, kept right by
 // caches: a deleted chirp, or any chirp of a changed or deleted user, is
-// dropped. A sixteenth of the bytes remembers the chirps deleted lately.
+// dropped.
 func NewChirpCache(caches *chirper.Caches, bytes int64) *ChirpCache {
 	c := &ChirpCache{
 		caches: caches,
-		lru: chirper.NewLRUOfBytes(bytes-bytes/16, func(_ int64, e cachedChirp) int64 {
+		lru: chirper.NewLRUOfBytes(bytes, func(_ int64, e cachedChirp) int64 {
 			return int64(cap(e.body) + len(e.etag))
 		}),
-		deleted: chirper.NewLRUOfBytes(bytes/16, func(int64, struct{}) int64 { return 0 }),
+		deleted: chirper.NewLRU[int64, struct{}](recentDeletes),
 	}
 	caches.Register(func(ch chirper.Change) {
 		switch ch.Table {
