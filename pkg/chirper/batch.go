@@ -16,6 +16,7 @@ type ChirpBatcher struct {
 	ChirpStore
 	maxBatch int
 	timeout  time.Duration
+	aheadTTL time.Duration // how long ids reserved ahead are used
 
 	mu     sync.RWMutex // guards closed against sends to queue
 	closed bool
@@ -37,6 +38,7 @@ func NewChirpBatcher(store ChirpStore, writers, maxBatch int, timeout time.Durat
 		ChirpStore: store,
 		maxBatch:   max(maxBatch, 1),
 		timeout:    timeout,
+		aheadTTL:   reservedAheadTTL,
 		queue:      make(chan *pendingChirp, max(maxBatch, 1)*max(writers, 1)),
 	}
 	for range max(writers, 1) {
@@ -80,9 +82,46 @@ func (b *ChirpBatcher) Close() {
 	b.wg.Wait()
 }
 
+// reservedAheadTTL bounds how long a writer uses ids that it reserved
+// ahead, counted from the call that drew them: a chirp commits at most this
+// long, plus its own write, after its id was drawn. Chirps from several
+// processes commit a little out of the order of their ids anyway (each
+// writes when its batch is ready); this keeps that window to moments, so
+// that a stream resumed after an id misses nothing committed long after.
+const reservedAheadTTL = 50 * time.Millisecond
+
+// reservedAhead are ids a writer reserved with its batches, for the next,
+// oldest first: taking them is no round trip.
+type reservedAhead struct {
+	ids []int64
+	at  []time.Time // when each was drawn
+}
+
+// take returns up to n of the ids, the oldest of those drawn since, and
+// forgets those drawn before.
+func (r *reservedAhead) take(n int, since time.Time) []int64 {
+	stale := 0
+	for stale < len(r.at) && r.at[stale].Before(since) {
+		stale++
+	}
+	n = min(n, len(r.ids)-stale)
+	ids := r.ids[stale : stale+n : stale+n]
+	r.ids, r.at = r.ids[stale+n:], r.at[stale+n:]
+	return ids
+}
+
+// add keeps ids drawn by a call that began at.
+func (r *reservedAhead) add(ids []int64, at time.Time) {
+	r.ids = append(r.ids, ids...)
+	for range ids {
+		r.at = append(r.at, at)
+	}
+}
+
 func (b *ChirpBatcher) write() {
 	defer b.wg.Done()
 	batch := make([]*pendingChirp, 0, b.maxBatch)
+	var ahead reservedAhead
 	for first := range b.queue {
 		batch = append(batch[:0], first)
 	fill:
@@ -97,18 +136,20 @@ func (b *ChirpBatcher) write() {
 				break fill
 			}
 		}
-		b.flush(batch)
+		b.flush(batch, &ahead)
 	}
 }
 
-// flush stores a batch. A batch of several chirps reserves their ids
-// first. When the batch fails as a whole, its outcome may be unknown (the
-// connection broke after the commit) or known (one author was deleted
-// meanwhile, and nothing was stored): either way each chirp is retried
-// alone under its own id and with its own time limit, and a retry that
-// finds its id taken finds the chirp that the batch did store. No chirp is
-// stored twice, and one bad chirp does not fail the others.
-func (b *ChirpBatcher) flush(batch []*pendingChirp) {
+// flush stores a batch. A batch of several chirps has its ids before it is
+// written: reserved with the batch before, or else reserved now. When the
+// batch fails as a whole, its outcome may be unknown (the connection broke
+// after the commit) or known (one author was deleted meanwhile, and nothing
+// was stored): either way each chirp is retried alone under its own id and
+// with its own time limit, and a retry that finds its id taken finds the
+// chirp that the batch did store. No chirp is stored twice, and one bad
+// chirp does not fail the others. A batch of several also reserves, in
+// its own call, ids for twice as many chirps (up to a batch) to come.
+func (b *ChirpBatcher) flush(batch []*pendingChirp, ahead *reservedAhead) {
 	ctx, cancel := context.WithTimeout(context.Background(), b.timeout)
 	defer cancel()
 	chirps := make([]*Chirp, len(batch))
@@ -120,11 +161,18 @@ func (b *ChirpBatcher) flush(batch []*pendingChirp) {
 			p.done <- err
 		}
 	}
-	if err := b.reserveIDs(ctx, chirps); err != nil {
+	if err := b.assignIDs(ctx, chirps, ahead); err != nil {
 		deliver(err) // nothing was written
 		return
 	}
-	if err := b.ChirpStore.CreateChirps(ctx, chirps); err == nil || len(batch) == 1 {
+	reserve := 0
+	if len(batch) > 1 {
+		reserve = max(0, min(b.maxBatch, 2*len(batch))-len(ahead.ids))
+	}
+	at := time.Now()
+	next, err := b.ChirpStore.CreateChirps(ctx, chirps, reserve)
+	if err == nil || len(batch) == 1 {
+		ahead.add(next, at)
 		deliver(err)
 		return
 	}
@@ -133,17 +181,21 @@ func (b *ChirpBatcher) flush(batch []*pendingChirp) {
 	}
 }
 
-// reserveIDs gives the chirps of a batch of several their ids.
-func (b *ChirpBatcher) reserveIDs(ctx context.Context, chirps []*Chirp) error {
-	if len(chirps) == 1 {
-		return nil
+// assignIDs gives the chirps their ids: those reserved ahead while they
+// last, then, for a batch of several, a reservation of the rest. A lone
+// chirp with none reserved takes its id as it is written. So a writer's
+// chirps have ever higher ids in the order they commit.
+func (b *ChirpBatcher) assignIDs(ctx context.Context, chirps []*Chirp, ahead *reservedAhead) error {
+	ids := ahead.take(len(chirps), time.Now().Add(-b.aheadTTL))
+	if len(chirps) > 1 && len(ids) < len(chirps) {
+		more, err := b.ChirpStore.ReserveChirpIDs(ctx, len(chirps)-len(ids))
+		if err != nil {
+			return err
+		}
+		ids = append(ids, more...)
 	}
-	ids, err := b.ChirpStore.ReserveChirpIDs(ctx, len(chirps))
-	if err != nil {
-		return err
-	}
-	for i, c := range chirps {
-		c.ID = ids[i]
+	for i, id := range ids {
+		chirps[i].ID = id
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,7 +26,7 @@ type gatedStore struct {
 	batches []int
 }
 
-func (g *gatedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp) error {
+func (g *gatedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
 	g.mu.Lock()
 	first := len(g.batches) == 0
 	g.batches = append(g.batches, len(cs))
@@ -33,7 +34,7 @@ func (g *gatedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp) erro
 	if first && g.gate != nil {
 		<-g.gate
 	}
-	return g.ChirpStore.CreateChirps(ctx, cs)
+	return g.ChirpStore.CreateChirps(ctx, cs, reserve)
 }
 
 func (g *gatedStore) calls() int {
@@ -206,19 +207,19 @@ type faultyStore struct {
 	failed    atomic.Int32
 }
 
-func (f *faultyStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp) error {
+func (f *faultyStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
 	if len(cs) == 1 {
-		return f.ChirpStore.CreateChirps(ctx, cs)
+		return f.ChirpStore.CreateChirps(ctx, cs, reserve)
 	}
 	f.failed.Add(1)
 	if f.ambiguous {
-		if err := f.ChirpStore.CreateChirps(ctx, cs); err != nil {
-			return err
+		if _, err := f.ChirpStore.CreateChirps(ctx, cs, reserve); err != nil {
+			return nil, err
 		}
-		return &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database is unavailable", Cause: errors.New("connection reset by peer")}
+		return nil, &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database is unavailable", Cause: errors.New("connection reset by peer")}
 	}
 	<-ctx.Done()
-	return ctx.Err()
+	return nil, ctx.Err()
 }
 
 // batchOf sends n chirps through a batcher of one writer whose first, lone
@@ -290,5 +291,134 @@ func TestChirpBatcherRetriesWithTheirOwnTime(t *testing.T) {
 	}
 	if n, err := store.CountChirps(context.Background(), chirper.ChirpFilter{}); err != nil || n != 4 {
 		t.Fatalf("count %d (%v), want 4", n, err)
+	}
+}
+
+// steppedStore is a real SQLite chirp store whose every CreateChirps waits
+// for a step from the test. It records the ids that each stored (in the
+// order they committed) and reserved ahead, and counts the reservations
+// made by round trips of their own.
+type steppedStore struct {
+	chirper.ChirpStore
+	step         chan struct{}
+	mu           sync.Mutex
+	held         int
+	written      [][]int64
+	ahead        [][]int64
+	reservations int
+}
+
+func (s *steppedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
+	s.mu.Lock()
+	s.held++
+	s.mu.Unlock()
+	<-s.step
+	ahead, err := s.ChirpStore.CreateChirps(ctx, cs, reserve)
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	s.mu.Lock()
+	s.written, s.ahead = append(s.written, ids), append(s.ahead, ahead)
+	s.mu.Unlock()
+	return ahead, err
+}
+
+func (s *steppedStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error) {
+	s.mu.Lock()
+	s.reservations++
+	s.mu.Unlock()
+	return s.ChirpStore.ReserveChirpIDs(ctx, n)
+}
+
+func (s *steppedStore) calls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held
+}
+
+// inSteps sends through b, a batcher of one writer, a lone chirp and then
+// batches of the sizes: each queues while the one before is held in the
+// store, so that each is one CreateChirps.
+func inSteps(t *testing.T, b *chirper.ChirpBatcher, store *steppedStore, author int64, sizes ...int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i, n := range append([]int{1}, sizes...) {
+		for j := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := b.CreateChirp(context.Background(), prepared(t, author, fmt.Sprintf("step %d, chirp %d", i, j))); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		if i > 0 {
+			for b.Queued() < n {
+				time.Sleep(time.Millisecond)
+			}
+			store.step <- struct{}{} // the batch before commits, and this one is taken
+		}
+		for store.calls() < i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	store.step <- struct{}{}
+	wg.Wait()
+	b.Close()
+}
+
+// inCommitOrder checks that the ids increase in the order their batches
+// committed, and returns them.
+func inCommitOrder(t *testing.T, written [][]int64) []int64 {
+	t.Helper()
+	all := slices.Concat(written...)
+	if !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != len(all) {
+		t.Fatalf("ids %v do not increase in the order their batches committed", written)
+	}
+	return all
+}
+
+// TestChirpBatcherReservesAhead: a batch reserves, in its own call, the ids
+// of the batches after it, which take them with no round trip; the lone
+// chirp after them takes one too, so that ids still increase in the order
+// the chirps commit.
+func TestChirpBatcherReservesAhead(t *testing.T) {
+	db, author := openSQLite(t)
+	store := &steppedStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
+	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
+	chirper.SetReservedAheadTTL(b, time.Hour) // the test's steps take their time
+	inSteps(t, b, store, author.ID, 4, 3, 1)
+
+	inCommitOrder(t, store.written)
+	if store.reservations != 1 {
+		t.Fatalf("%d reservations of their own, want 1: the first batch's", store.reservations)
+	}
+	if got := fmt.Sprint(len(store.ahead[0]), len(store.ahead[1]), len(store.ahead[2]), len(store.ahead[3])); got != "0 8 1 0" {
+		t.Fatalf("reserved ahead %v, want 0, then 8 for the batch of 4, 1 to top up 5 left to 6 for the batch of 3, 0", store.ahead)
+	}
+	if taken := slices.Concat(store.written[2], store.written[3]); !slices.Equal(taken, store.ahead[1][:4]) {
+		t.Fatalf("the batch of 3 and the lone chirp took %v, want the first 4 reserved ahead %v", taken, store.ahead[1])
+	}
+	if n, err := store.CountChirps(context.Background(), chirper.ChirpFilter{}); err != nil || n != 9 {
+		t.Fatalf("count %d (%v), want 9", n, err)
+	}
+}
+
+// TestChirpBatcherForgetsStaleReservations: ids reserved ahead longer ago
+// than the bound are not used; the batch reserves anew, above them.
+func TestChirpBatcherForgetsStaleReservations(t *testing.T) {
+	db, author := openSQLite(t)
+	store := &steppedStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
+	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
+	chirper.SetReservedAheadTTL(b, 0)
+	inSteps(t, b, store, author.ID, 4, 3)
+
+	inCommitOrder(t, store.written)
+	if store.reservations != 2 {
+		t.Fatalf("%d reservations of their own, want 2: the ids reserved ahead were stale", store.reservations)
+	}
+	if stale := store.ahead[1]; len(stale) != 8 || store.written[2][0] <= stale[len(stale)-1] {
+		t.Fatalf("the batch of 3 took %v; want ids above those reserved ahead, %v", store.written[2], stale)
 	}
 }

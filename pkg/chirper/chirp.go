@@ -220,8 +220,10 @@ type ChirpStore interface {
 	// database allows) and sets their ID, Author and CreatedAt. Either all
 	// are stored or none: ENOTFOUND when an author does not exist. A chirp
 	// whose ID is set (from ReserveChirpIDs) is stored under that id:
-	// ECONFLICT when a chirp has it already.
-	CreateChirps(ctx context.Context, chirps []*Chirp) error
+	// ECONFLICT when a chirp has it already. In the same round trip it
+	// reserves and returns reserve new ids, higher than the chirps', for
+	// the chirps to come, as ReserveChirpIDs would.
+	CreateChirps(ctx context.Context, chirps []*Chirp, reserve int) ([]int64, error)
 
 	// ReserveChirpIDs returns n new chirp ids that no other chirp will be
 	// given, for chirps whose write must be known to have happened or not

@@ -83,7 +83,7 @@ func TestChangesReachListeners(t *testing.T) {
 		batch[i] = &chirper.Chirp{AuthorID: alice.ID, Message: "one of many", Tags: []string{}}
 	}
 	store := postgres.NewChirpStore(db)
-	if err := store.CreateChirps(ctx, batch); err != nil {
+	if _, err := store.CreateChirps(ctx, batch, 0); err != nil {
 		t.Fatal(err)
 	}
 	// Writers at once, whose announcements gather while one is sent; and

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -53,17 +54,19 @@ func scanChirp(row interface{ Scan(...any) error }) (*chirper.Chirp, error) {
 
 // CreateChirp stores the chirp and its tag rows in one statement.
 func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
-	return s.CreateChirps(ctx, []*chirper.Chirp{c})
+	_, err := s.CreateChirps(ctx, []*chirper.Chirp{c}, 0)
+	return err
 }
 
-// CreateChirps stores the chirps and their tag rows in one call of
-// chirper_create_chirps (migration 00012: a function, so that its plan is
-// made once per connection). The returned rows map back to the input by
-// their ordinal. The other processes are told of the new chirps a moment
+// CreateChirps stores the chirps and their tag rows, and reserves ids, in
+// one call of chirper_create_chirps (migrations 00012 and 00014: a
+// function, so that its plan is made once per connection). The returned
+// rows map back to the input by their ordinal; those of ordinal 0 are the
+// reserved ids. The other processes are told of the new chirps a moment
 // later (announcer).
-func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
+func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, reserve int) ([]int64, error) {
 	if len(chirps) == 0 {
-		return nil
+		return nil, nil
 	}
 	ids := make([]int64, len(chirps))
 	authors := make([]int64, len(chirps))
@@ -75,39 +78,46 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 		}
 		b, err := json.Marshal(c.Tags)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ids[i], authors[i], messages[i], tags[i] = c.ID, c.AuthorID, c.Message, string(b)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT ord, id, username, created_at FROM chirper_create_chirps($1, $2, $3, $4)`,
-		pq.Array(authors), pq.Array(messages), pq.Array(tags), pq.Array(ids))
+	rows, err := s.db.QueryContext(ctx, `SELECT ord, id, username, created_at FROM chirper_create_chirps($1, $2, $3, $4, $5)`,
+		pq.Array(authors), pq.Array(messages), pq.Array(tags), pq.Array(ids), reserve)
 	if err != nil {
-		return translateCreate(err)
+		return nil, translateCreate(err)
 	}
 	defer rows.Close()
 	stored := make([]chirper.Chirp, len(chirps))
+	reserved := make([]int64, 0, reserve)
 	n := 0
 	for rows.Next() {
 		var ord int
-		var c chirper.Chirp
-		if err := rows.Scan(&ord, &c.ID, &c.Author, &c.CreatedAt); err != nil {
-			return translateCreate(err)
+		var id int64
+		var author sql.Null[string]
+		var createdAt sql.Null[time.Time]
+		if err := rows.Scan(&ord, &id, &author, &createdAt); err != nil {
+			return nil, translateCreate(err)
 		}
-		stored[ord-1] = c
+		if ord == 0 {
+			reserved = append(reserved, id)
+			continue
+		}
+		stored[ord-1] = chirper.Chirp{ID: id, Author: author.V, CreatedAt: createdAt.V.UTC()}
 		n++
 	}
 	if err := rows.Err(); err != nil {
-		return translateCreate(err)
+		return nil, translateCreate(err)
 	}
-	if n != len(chirps) {
-		return fmt.Errorf("postgres: stored %d of %d chirps", n, len(chirps))
+	if n != len(chirps) || len(reserved) != reserve {
+		return nil, fmt.Errorf("postgres: stored %d of %d chirps and reserved %d of %d ids", n, len(chirps), len(reserved), reserve)
 	}
 	for i, c := range chirps {
-		c.ID, c.Author, c.CreatedAt = stored[i].ID, stored[i].Author, stored[i].CreatedAt.UTC()
+		c.ID, c.Author, c.CreatedAt = stored[i].ID, stored[i].Author, stored[i].CreatedAt
 		ids[i] = c.ID // now for the announcement
 	}
 	s.announcer.add(ids)
-	return nil
+	return reserved, nil
 }
 
 // ReserveChirpIDs draws n ids from the chirps' identity sequence, which

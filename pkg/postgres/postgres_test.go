@@ -257,8 +257,8 @@ func TestServiceRolesCanWork(t *testing.T) {
 		{ID: ids[0], AuthorID: author.ID, Message: "reserved", Tags: []string{"a"}},
 		{AuthorID: author.ID, Message: "drawn", Tags: []string{"b"}},
 	}
-	if err := chirps.CreateChirps(ctx, batch); err != nil {
-		t.Fatalf("create-chirp writing a batch: %v", err)
+	if _, err := chirps.CreateChirps(ctx, batch, 2); err != nil {
+		t.Fatalf("create-chirp writing a batch and reserving ids ahead: %v", err)
 	}
 
 	for _, role := range []string{"chirper_create_chirp", "chirper_users"} {

@@ -86,10 +86,11 @@ func TestOneRoundTripPerStoreCall(t *testing.T) {
 		{"CreateChirps", func() error {
 			writer := postgres.NewChirpStore(db)
 			defer writer.Close() // and the announcement, sent meanwhile
-			return writer.CreateChirps(ctx, []*chirper.Chirp{
+			_, err := writer.CreateChirps(ctx, []*chirper.Chirp{
 				{AuthorID: alice.ID, Message: "one", Tags: []string{"x"}},
 				{AuthorID: alice.ID, Message: "two", Tags: []string{}},
-			})
+			}, 4) // and ids reserved ahead
+			return err
 		}},
 		{"ReserveChirpIDs", func() error { _, err := chirps.ReserveChirpIDs(ctx, 3); return err }},
 		{"FindUserByID", func() error { _, err := users.FindUserByID(ctx, alice.ID); return err }},

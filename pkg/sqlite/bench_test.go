@@ -75,7 +75,7 @@ func BenchmarkFindChirpByID(b *testing.B) {
 	for i := range batch {
 		batch[i] = &chirper.Chirp{AuthorID: author.ID, Message: fmt.Sprint("chirp ", i), Tags: []string{"go"}}
 	}
-	if err := chirps.CreateChirps(ctx, batch); err != nil {
+	if _, err := chirps.CreateChirps(ctx, batch, 0); err != nil {
 		b.Fatal(err)
 	}
 	b.SetParallelism(8)

@@ -49,17 +49,19 @@ func scanChirp(row rowScanner) (*chirper.Chirp, error) {
 
 // CreateChirp stores the chirp and its tag rows in one transaction.
 func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
-	return s.CreateChirps(ctx, []*chirper.Chirp{c})
+	_, err := s.CreateChirps(ctx, []*chirper.Chirp{c}, 0)
+	return err
 }
 
-// CreateChirps stores the chirps and their tag rows in one transaction: one
-// commit, and so one sync of the write-ahead log, for all of them. The
-// chirps get their ids and authors only once the commit succeeded.
-func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) error {
+// CreateChirps stores the chirps and their tag rows, and reserves ids, in
+// one transaction: one commit, and so one sync of the write-ahead log, for
+// all of them. The chirps get their ids and authors only once the commit
+// succeeded.
+func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, reserve int) ([]int64, error) {
 	createdAt := now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return translate(err)
+		return nil, translate(err)
 	}
 	defer tx.Rollback()
 	ids := make([]int64, len(chirps))
@@ -67,7 +69,7 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 	for i, c := range chirps {
 		tags, err := jsonArray(c.Tags)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		err = tx.QueryRowContext(ctx, `
 			INSERT INTO chirps (id, author_id, message, tags, created_at)
@@ -76,24 +78,28 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp) 
 			sql.NullInt64{Int64: c.ID, Valid: c.ID != 0}, c.AuthorID, c.Message, tags, micros(createdAt),
 		).Scan(&ids[i], &authors[i])
 		if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
-			return chirper.Errorf(chirper.ENOTFOUND, "author not found")
+			return nil, chirper.Errorf(chirper.ENOTFOUND, "author not found")
 		}
 		if err != nil {
-			return translate(err)
+			return nil, translate(err)
 		}
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO chirp_tags (tag, chirp_id)
 			SELECT value, ? FROM json_each(?)`, ids[i], tags); err != nil {
-			return translate(err)
+			return nil, translate(err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return translate(err)
+	reserved, err := reserveIDs(ctx, tx, reserve)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return nil, translate(err)
 	}
 	for i, c := range chirps {
 		c.ID, c.Author, c.CreatedAt = ids[i], authors[i], createdAt
 	}
-	return nil
+	return reserved, nil
 }
 
 // ReserveChirpIDs moves the table's AUTOINCREMENT counter on by n, in a
@@ -104,8 +110,23 @@ func (s *ChirpStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error
 		return nil, translate(err)
 	}
 	defer tx.Rollback()
+	ids, err := reserveIDs(ctx, tx, n)
+	if err == nil {
+		err = tx.Commit()
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	return ids, nil
+}
+
+// reserveIDs moves the chirps' AUTOINCREMENT counter on by n within tx.
+func reserveIDs(ctx context.Context, tx *sql.Tx, n int) ([]int64, error) {
+	if n == 0 {
+		return nil, nil
+	}
 	var last int64
-	err = tx.QueryRowContext(ctx, `
+	err := tx.QueryRowContext(ctx, `
 		INSERT INTO sqlite_sequence (name, seq)
 		SELECT 'chirps', ? WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'chirps')
 		RETURNING seq`, n).Scan(&last)
@@ -113,11 +134,8 @@ func (s *ChirpStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error
 		err = tx.QueryRowContext(ctx,
 			`UPDATE sqlite_sequence SET seq = seq + ? WHERE name = 'chirps' RETURNING seq`, n).Scan(&last)
 	}
-	if err == nil {
-		err = tx.Commit()
-	}
 	if err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	ids := make([]int64, n)
 	for i := range ids {

@@ -64,8 +64,8 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 			}
 			batch = append(batch, c)
 		}
-		if err := s.Chirps.CreateChirps(ctx, batch); err != nil {
-			t.Fatal(err)
+		if reserved, err := s.Chirps.CreateChirps(ctx, batch, 0); err != nil || len(reserved) != 0 {
+			t.Fatalf("reserved %v, %v; want none", reserved, err)
 		}
 		if !unique(batch) {
 			t.Fatalf("ids %v are not unique", ids(batch))
@@ -83,7 +83,7 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		if err != nil || n != 7 {
 			t.Fatalf("count of #batch = %d, %v; want 7", n, err)
 		}
-		if err := s.Chirps.CreateChirps(ctx, nil); err != nil {
+		if _, err := s.Chirps.CreateChirps(ctx, nil, 0); err != nil {
 			t.Fatalf("an empty batch: %v", err)
 		}
 	})
@@ -99,7 +99,11 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 			}
 			batch = append(batch, c)
 		}
-		assertCode(t, s.Chirps.CreateChirps(ctx, batch), chirper.ENOTFOUND)
+		reserved, err := s.Chirps.CreateChirps(ctx, batch, 2)
+		assertCode(t, err, chirper.ENOTFOUND)
+		if reserved != nil {
+			t.Fatalf("a failed batch returned ids %v", reserved)
+		}
 		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{Tags: []string{"aon"}})
 		if err != nil || n != 0 {
 			t.Fatalf("%d chirps of a failed batch were stored (%v)", n, err)
@@ -118,11 +122,13 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 			t.Fatalf("reserved %v after chirp %d, want 3 new increasing ids", ids, before.ID)
 		}
 		// Chirps without a reserved id never take one that is.
+		var unreserved int64
 		for range 4 {
 			c := MustCreateChirp(t, s.Chirps, alice.ID, "unreserved")
 			if slices.Contains(ids, c.ID) {
 				t.Fatalf("chirp %d took a reserved id %v", c.ID, ids)
 			}
+			unreserved = c.ID
 		}
 		var batch []*chirper.Chirp
 		for i, id := range []int64{ids[2], ids[0]} {
@@ -133,7 +139,8 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 			c.ID = id
 			batch = append(batch, c)
 		}
-		if err := s.Chirps.CreateChirps(ctx, batch); err != nil {
+		ahead, err := s.Chirps.CreateChirps(ctx, batch, 4)
+		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Chirps.FindChirpByID(ctx, ids[2])
@@ -146,9 +153,26 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		// Its id is taken now: storing it again is a conflict, not a copy.
 		again := &chirper.Chirp{ID: ids[2], AuthorID: alice.ID, Message: "again", Tags: []string{}}
 		assertCode(t, s.Chirps.CreateChirp(ctx, again), chirper.ECONFLICT)
+		// The batch reserved 4 ids ahead, higher than every id before, and
+		// no chirp without a reserved id takes them either.
+		if len(ahead) != 4 || !slices.IsSorted(ahead) || ahead[0] <= unreserved {
+			t.Fatalf("reserved ahead %v after ids %v, want 4 new increasing ids", ahead, ids)
+		}
+		latest := MustCreateChirp(t, s.Chirps, alice.ID, "unreserved")
+		if latest.ID <= ahead[3] {
+			t.Fatalf("chirp %d took an id at or below those reserved ahead %v", latest.ID, ahead)
+		}
+		c, err := chirper.NewChirp{AuthorID: alice.ID, Message: "reserved ahead"}.Prepare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ID = ahead[1]
+		if _, err := s.Chirps.CreateChirps(ctx, []*chirper.Chirp{c}, 0); err != nil || c.ID != ahead[1] {
+			t.Fatalf("a chirp under an id reserved ahead: id %d, %v", c.ID, err)
+		}
 		n, err := s.Chirps.CountChirps(ctx, chirper.ChirpFilter{})
-		if err != nil || n != 7 {
-			t.Fatalf("count = %d, %v; want 7", n, err)
+		if err != nil || n != 9 {
+			t.Fatalf("count = %d, %v; want 9", n, err)
 		}
 	})
 
