@@ -424,7 +424,7 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 		return err
 	}
 	for _, run := range runs {
-		if err := warm(p.url, 1, run.warm); err != nil {
+		if err := warm(p.url, firstIDs(run.warm)); err != nil {
 			return err
 		}
 		// Two seconds of the same load first, unmeasured: the first
@@ -593,9 +593,16 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	if err != nil {
 		return err
 	}
-	posted := max(int(r.rate*b.duration.Seconds()), 1)
+	// The GET run reads about as many chirps as the POST run made, the
+	// oldest: ids have gaps (ids reserved ahead that expired unused).
+	ids, err := chirpIDs(p.url, 0)
+	if err != nil {
+		return err
+	}
+	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite, after its POST run: %d chirps, under ids 1 to %d", len(ids), ids[len(ids)-1]))
+	read := ids[:min(max(int(r.rate*b.duration.Seconds()), 1), len(ids))]
 	step("filling every cache of the standalone on SQLite")
-	if err := fillCaches(p, posted); err != nil {
+	if err := fillCaches(p, read); err != nil {
 		return err
 	}
 	filled, err := readCaches(p.admin)
@@ -603,8 +610,8 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		return err
 	}
 	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite, before its GET run: the token and page caches full (%s); "+
-		"the chirp cache holds all %d chirps the GET run reads (%s)", filled.describe("tokens", "pages"), posted, filled.describe("chirps")))
-	get := randomIDScript(posted)
+		"the chirp cache holds all %d chirps the GET run reads (%s)", filled.describe("tokens", "pages"), len(read), filled.describe("chirps")))
+	get := idListScript(read)
 	if err := load(b.work, p.url+"/", get); err != nil {
 		return err
 	}
@@ -612,7 +619,7 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		return err
 	}
 	step("filling the chirp cache of the standalone on SQLite too")
-	for read := posted; ; {
+	for last := ids[len(ids)-1]; ; {
 		full, err := readCaches(p.admin)
 		if err != nil {
 			return err
@@ -625,14 +632,14 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		if err := load(b.work, p.url+"/v1/chirps", post); err != nil {
 			return err
 		}
-		newest, err := newestChirp(p.url)
+		since, err := chirpIDs(p.url, last)
 		if err != nil {
 			return err
 		}
-		if err := warm(p.url, read+1, newest); err != nil { // the chirps posted since
+		if err := warm(p.url, since); err != nil {
 			return err
 		}
-		read = newest
+		last = since[len(since)-1]
 	}
 }
 
@@ -647,19 +654,28 @@ const (
 // default chirp cache (some 36,000 chirps), as a chirp read again is.
 const hotIDs = 5000
 
-// warm reads chirps from to to once each, 16 at a time, so that a run
-// measures the caches' steady state rather than their filling.
-func warm(base string, from, to int) error {
-	return inParallel(to-from+1, func(i int) error { return getOK(fmt.Sprintf("%s/v1/chirps/%d", base, from+i-1), "") })
+// firstIDs are the ids 1 to n, those of the first chirps seeded.
+func firstIDs(n int) []int {
+	ids := make([]int, n)
+	for i := range ids {
+		ids[i] = i + 1
+	}
+	return ids
 }
 
-// fillCaches fills the caches of the standalone p: chirps 1 to n by id,
+// warm reads the chirps with the ids once each, 16 at a time, so that a
+// run measures the caches' steady state rather than their filling.
+func warm(base string, ids []int) error {
+	return inParallel(len(ids), func(i int) error { return getOK(fmt.Sprintf("%s/v1/chirps/%d", base, ids[i-1]), "") })
+}
+
+// fillCaches fills the caches of the standalone p: the chirps by id,
 // then verified access tokens (logins of the users user_1 to user_100,
 // each token then used once) and first pages (a tag and an author each)
 // until those two caches evict, so that the next run's peak RSS is that of
 // full caches.
-func fillCaches(p *proc, n int) error {
-	if err := warm(p.url, 1, n); err != nil {
+func fillCaches(p *proc, ids []int) error {
+	if err := warm(p.url, ids); err != nil {
 		return err
 	}
 	c := client.New(p.url, nil)
@@ -739,25 +755,37 @@ func (s cacheStats) describe(names ...string) string {
 	return strings.Join(each, "; ")
 }
 
-// newestChirp returns the id of the newest chirp on the server at base.
-func newestChirp(base string) (int, error) {
-	resp, err := http.Get(base + "/v1/chirps?limit=1")
-	if err != nil {
-		return 0, err
+// chirpIDs returns the ids of the chirps on the server at base above
+// after, oldest first, read from the newest pages down.
+func chirpIDs(base string, after int) ([]int, error) {
+	c := client.New(base, nil)
+	var ids []int
+	for cursor := ""; ; {
+		page, err := c.ListChirps(context.Background(), client.Filter{Limit: 100, Cursor: cursor})
+		if err != nil {
+			return nil, err
+		}
+		for _, chirp := range page.Chirps {
+			id, err := strconv.Atoi(chirp.ID)
+			if err != nil {
+				return nil, err
+			}
+			if id <= after {
+				page.NextCursor = ""
+				break
+			}
+			ids = append(ids, id)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
 	}
-	defer resp.Body.Close()
-	var page struct {
-		Chirps []struct {
-			ID string `json:"id"`
-		} `json:"chirps"`
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("no chirps above %d", after)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return 0, err
-	}
-	if len(page.Chirps) == 0 {
-		return 0, errors.New("no chirps")
-	}
-	return strconv.Atoi(page.Chirps[0].ID)
+	slices.Reverse(ids)
+	return ids, nil
 }
 
 // getOK GETs url, with the bearer token if any, and wants a 200.
@@ -1128,6 +1156,19 @@ local threads = 0
 setup = function(thread) threads = threads + 1; thread:set("seed", threads) end
 init = function(args) math.randomseed(os.time() * 100 + seed) end
 `
+
+// idListScript GETs the chirps with the ids, at random.
+func idListScript(ids []int) string {
+	list := make([]string, len(ids))
+	for i, id := range ids {
+		list[i] = strconv.Itoa(id)
+	}
+	return seedLua + fmt.Sprintf(`
+local ids = {}
+for id in string.gmatch("%s", "%%d+") do ids[#ids + 1] = id end
+request = function() return wrk.format("GET", "/v1/chirps/" .. ids[math.random(#ids)]) end
+`, strings.Join(list, ","))
+}
 
 func randomIDScript(n int) string {
 	return seedLua + fmt.Sprintf(`
