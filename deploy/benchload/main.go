@@ -51,7 +51,7 @@ func main() {
 	sizes := flag.String("sizes", "10000,1000000", "chirps in the PostgreSQL runs")
 	profiles := flag.String("profile", "", "folder for a CPU profile of the server in each Chirper run, and its heap at the end of the run")
 	withSQLite := flag.Bool("sqlite", true, "measure the standalone on SQLite")
-	only := flag.String("only", "", "measure only the Chirper runs whose row name matches this regular expression (the limits are always measured)")
+	only := flag.String("only", "", "measure only the Chirper runs whose row name matches this regular expression, and the limits they are compared with")
 	flag.Parse()
 	if *bare != "" {
 		serveBare(*bare)
@@ -99,8 +99,10 @@ type bench struct {
 	sqlite   bool
 	only     *regexp.Regexp // the Chirper runs measured, by row name
 	work     string
+	base     string // the PostgreSQL server's URL
+	pgbench  string // the URL of pgbench's database, once made
 	rows     []row
-	limits   map[string]float64 // per second, by name
+	limits   map[string]float64 // per second, by name: the latest measure
 	notes    []string           // printed under the table
 }
 
@@ -112,7 +114,8 @@ type row struct {
 	errors   int64
 	cpu      time.Duration // server CPU per request
 	peakRSS  int64
-	limit    string // the name of the limit it is compared with
+	limit    string  // the name of the limit it is compared with
+	limitIs  float64 // that limit's rate, as measured last before this run
 }
 
 func (b *bench) run(sizes []string) error {
@@ -122,8 +125,8 @@ func (b *bench) run(sizes []string) error {
 	}
 	defer os.RemoveAll(b.work)
 	b.limits = map[string]float64{}
-	base := os.Getenv("TEST_DATABASE_URL")
-	if base == "" {
+	b.base = os.Getenv("TEST_DATABASE_URL")
+	if b.base == "" {
 		return errors.New("TEST_DATABASE_URL is not set: run through deploy/scripts/with-postgres.sh (make bench-load does)")
 	}
 	standalone := filepath.Join(b.work, "standalone")
@@ -133,16 +136,6 @@ func (b *bench) run(sizes []string) error {
 		return fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
-	step("the machine's limits")
-	if err := b.bareLimit(); err != nil {
-		return err
-	}
-	if err := b.pgbenchLimits(base); err != nil {
-		return err
-	}
-	if err := b.sqliteLimits(); err != nil {
-		return err
-	}
 	for _, s := range sizes {
 		if strings.TrimSpace(s) == "" { // -sizes '': the timelines alone
 			continue
@@ -151,11 +144,11 @@ func (b *bench) run(sizes []string) error {
 		if err != nil {
 			return fmt.Errorf("-sizes: %w", err)
 		}
-		if err := b.chirperOnPostgres(standalone, base, n); err != nil {
+		if err := b.chirperOnPostgres(standalone, n); err != nil {
 			return err
 		}
 	}
-	if err := b.timelines(standalone, base); err != nil {
+	if err := b.timelines(standalone); err != nil {
 		return err
 	}
 	if b.sqlite {
@@ -174,8 +167,24 @@ func (b *bench) wants(names ...string) bool {
 
 func step(msg string) { fmt.Fprintf(os.Stderr, "benchload: %s\n", msg) }
 
+// measureLimit measures the named limit for the runs it names (in its
+// row's name). The machine drifts within minutes, and a pass takes a
+// quarter of an hour: so each limit is measured again just before the runs
+// compared with it, and a run's ratio is to that measure.
+func (b *bench) measureLimit(limit, runs string) error {
+	switch limit {
+	case "bare":
+		return b.bareLimit(runs)
+	case "pgbench-S", "insert16", "insert64":
+		return b.pgbenchLimit(limit, runs)
+	case "sqlite-insert":
+		return b.sqliteLimit(runs)
+	}
+	return fmt.Errorf("no limit %q", limit)
+}
+
 // bareLimit measures the bare handler with wrk at 64 connections.
-func (b *bench) bareLimit() error {
+func (b *bench) bareLimit(runs string) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
@@ -194,7 +203,7 @@ func (b *bench) bareLimit() error {
 		return err
 	}
 	p := &proc{cmd: cmd}
-	r, err := b.wrk(p, "bare net/http JSON handler, 64 conns", "", 64, "http://"+strings.TrimSpace(addr)+"/", "")
+	r, err := b.wrk(p, "bare net/http JSON handler, 64 conns, for "+runs, "", 64, "http://"+strings.TrimSpace(addr)+"/", "")
 	if err != nil {
 		return err
 	}
@@ -204,48 +213,51 @@ func (b *bench) bareLimit() error {
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
-// pgbenchLimits measures pgbench -S (16 clients) and a single-row INSERT
-// script at 16 and 64 clients, on a database of their own.
-func (b *bench) pgbenchLimits(base string) error {
-	dsn, err := database(base, "chirper_pgbench", true)
-	if err != nil {
-		return err
-	}
-	if out, err := exec.Command("pgbench", "-i", "-q", "-s", "10", dsn).CombinedOutput(); err != nil {
-		return fmt.Errorf("pgbench -i: %v\n%s", err, out)
-	}
-	db, err := sql.Open("postgres", dsn)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if _, err := db.Exec(`DROP TABLE IF EXISTS single_row; CREATE TABLE single_row (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int, t text)`); err != nil {
-		return err
-	}
+// pgbenchLimit measures one of pgbench -S (16 clients) and a single-row
+// INSERT script at 16 and 64 clients, on a database of their own, made at
+// the first.
+func (b *bench) pgbenchLimit(limit, runs string) error {
 	script := filepath.Join(b.work, "insert.sql")
-	if err := os.WriteFile(script, []byte("\\set r random(1, 1000000)\nINSERT INTO single_row (v, t) VALUES (:r, 'a row of about the size of a chirp');\n"), 0o644); err != nil {
-		return err
-	}
-	for _, run := range []struct {
-		name, limit string
-		args        []string
-	}{
-		{"pgbench -S, 16 clients", "pgbench-S", []string{"-S", "-c", "16", "-j", "2"}},
-		{"pgbench single-row INSERT, 16 clients", "insert16", []string{"-f", script, "-c", "16", "-j", "2"}},
-		{"pgbench single-row INSERT, 64 clients", "insert64", []string{"-f", script, "-c", "64", "-j", "2"}},
-	} {
-		tps, err := b.pgbench(run.name, "", dsn, run.args...)
+	if b.pgbench == "" {
+		dsn, err := database(b.base, "chirper_pgbench", true)
 		if err != nil {
 			return err
 		}
-		b.limits[run.limit] = tps
+		if out, err := exec.Command("pgbench", "-i", "-q", "-s", "10", dsn).CombinedOutput(); err != nil {
+			return fmt.Errorf("pgbench -i: %v\n%s", err, out)
+		}
+		db, err := sql.Open("postgres", dsn)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.Exec(`DROP TABLE IF EXISTS single_row; CREATE TABLE single_row (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v int, t text)`); err != nil {
+			return err
+		}
+		if err := os.WriteFile(script, []byte("\\set r random(1, 1000000)\nINSERT INTO single_row (v, t) VALUES (:r, 'a row of about the size of a chirp');\n"), 0o644); err != nil {
+			return err
+		}
+		b.pgbench = dsn
 	}
+	run := map[string]struct {
+		name string
+		args []string
+	}{
+		"pgbench-S": {"pgbench -S, 16 clients", []string{"-S", "-c", "16", "-j", "2"}},
+		"insert16":  {"pgbench single-row INSERT, 16 clients", []string{"-f", script, "-c", "16", "-j", "2"}},
+		"insert64":  {"pgbench single-row INSERT, 64 clients", []string{"-f", script, "-c", "64", "-j", "2"}},
+	}[limit]
+	tps, err := b.runPgbench(run.name+", for "+runs, "", b.pgbench, run.args...)
+	if err != nil {
+		return err
+	}
+	b.limits[limit] = tps
 	return nil
 }
 
-// pgbench runs pgbench with args on dsn for the run's length, adds its row
+// runPgbench runs pgbench with args on dsn for the run's length, adds its row
 // (compared with limit, when set) and returns its transactions per second.
-func (b *bench) pgbench(name, limit, dsn string, args ...string) (float64, error) {
+func (b *bench) runPgbench(name, limit, dsn string, args ...string) (float64, error) {
 	step(name)
 	secs := strconv.Itoa(int(b.duration.Seconds()))
 	out, err := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, args...), dsn)...).CombinedOutput()
@@ -257,7 +269,7 @@ func (b *bench) pgbench(name, limit, dsn string, args ...string) (float64, error
 		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.rows = append(b.rows, row{name: name, rate: tps, cpu: -1, limit: limit})
+	b.rows = append(b.rows, row{name: name, rate: tps, cpu: -1, limit: limit, limitIs: b.limits[limit]})
 	return tps, nil
 }
 
@@ -281,7 +293,7 @@ func (b *bench) statements(dsn string) error {
 		if err := os.WriteFile(script, text, 0o644); err != nil {
 			return 0, err
 		}
-		return b.pgbench("pgbench 1M, 10k users: "+name+"'s statement, 16 clients", limit, dsn,
+		return b.runPgbench("pgbench 1M, 10k users: "+name+"'s statement, 16 clients", limit, dsn,
 			"-M", "extended", "-f", script, "-c", "16", "-j", "2")
 	}
 	tag, err := run("tag-page.sql", "the tag page", "")
@@ -303,10 +315,10 @@ func (b *bench) statements(dsn string) error {
 	return nil
 }
 
-// sqliteLimits measures SQLite itself, through the same Open (and so the
+// sqliteLimit measures SQLite itself, through the same Open (and so the
 // same pragmas) the standalone uses: 16 goroutines of single-row INSERT
 // transactions, then of point SELECTs.
-func (b *bench) sqliteLimits() error {
+func (b *bench) sqliteLimit(runs string) error {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.work, "limit.db"))
 	if err != nil {
@@ -347,7 +359,7 @@ func (b *bench) sqliteLimits() error {
 		b.rows = append(b.rows, row{name: name, rate: rate, cpu: -1})
 		return nil
 	}
-	err = loop("SQLite single-row INSERT transactions, 16 goroutines", "sqlite-insert", func(r *rand.Rand) error {
+	err = loop("SQLite single-row INSERT transactions, 16 goroutines, for "+runs, "sqlite-insert", func(r *rand.Rand) error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -363,7 +375,7 @@ func (b *bench) sqliteLimits() error {
 		return err
 	}
 	rows := max(inserted.Load(), 1)
-	return loop("SQLite point SELECT, 16 goroutines", "sqlite-select", func(r *rand.Rand) error {
+	return loop("SQLite point SELECT, 16 goroutines, for "+runs, "sqlite-select", func(r *rand.Rand) error {
 		var t string
 		err := db.QueryRowContext(ctx, `SELECT t FROM single_row WHERE id = ?`, 1+r.Int64N(rows)).Scan(&t)
 		return err
@@ -384,7 +396,7 @@ func noScript() string { return "" }
 
 // chirperOnPostgres seeds a database with n chirps by 100 users and
 // measures the standalone on it.
-func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
+func (b *bench) chirperOnPostgres(standalone string, n int) error {
 	size := fmt.Sprintf("%dk", n/1000)
 	if n >= 1_000_000 {
 		size = fmt.Sprintf("%dM", n/1_000_000)
@@ -409,7 +421,7 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 		return nil
 	}
 	step(fmt.Sprintf("seeding PostgreSQL with %d chirps", n))
-	db, dsn, err := seeded(base, fmt.Sprintf("chirper_load_%d", n), 100, n)
+	db, dsn, err := seeded(b.base, fmt.Sprintf("chirper_load_%d", n), 100, n)
 	if err != nil {
 		return err
 	}
@@ -423,7 +435,14 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 	if tokens, err = login(p.url, len(tokens), password); err != nil {
 		return err
 	}
+	measured := ""
 	for _, run := range runs {
+		if run.limit != measured {
+			if err := b.measureLimit(run.limit, fmt.Sprintf("PostgreSQL %s", size)); err != nil {
+				return err
+			}
+			measured = run.limit
+		}
 		if err := warm(p.url, firstIDs(run.warm)); err != nil {
 			return err
 		}
@@ -454,12 +473,12 @@ func (b *bench) chirperOnPostgres(standalone, base string, n int) error {
 // follows a block of 1,000 consecutive users, whom the round-robin seed
 // makes silent for the newest 9,000 chirps (the worst case of a walk).
 // Each is compared with a tag page measured just before it.
-func (b *bench) timelines(standalone, base string) error {
+func (b *bench) timelines(standalone string) error {
 	if !b.wants("PostgreSQL 1M, 10k users: timeline") {
 		return nil
 	}
 	step("seeding PostgreSQL with 1,000,000 chirps by 10,000 users, and follows")
-	db, dsn, err := seeded(base, "chirper_load_timeline", 10_000, 1_000_000)
+	db, dsn, err := seeded(b.base, "chirper_load_timeline", 10_000, 1_000_000)
 	if err != nil {
 		return err
 	}
@@ -586,6 +605,9 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 		return err
 	}
 	post := postScript(tokens)
+	if err := b.measureLimit("sqlite-insert", "SQLite"); err != nil {
+		return err
+	}
 	if err := load(b.work, p.url+"/v1/chirps", post); err != nil { // unmeasured, as on PostgreSQL
 		return err
 	}
@@ -612,6 +634,9 @@ func (b *bench) chirperOnSQLite(standalone string) error {
 	b.notes = append(b.notes, fmt.Sprintf("standalone on SQLite, before its GET run: the token and page caches full (%s); "+
 		"the chirp cache holds all %d chirps the GET run reads (%s)", filled.describe("tokens", "pages"), len(read), filled.describe("chirps")))
 	get := idListScript(read)
+	if err := b.measureLimit("bare", "SQLite"); err != nil {
+		return err
+	}
 	if err := load(b.work, p.url+"/", get); err != nil {
 		return err
 	}
@@ -1105,7 +1130,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	n := func(i int) int64 { v, _ := strconv.ParseInt(string(m[i]), 10, 64); return v }
 	requests, micros, timeouts, non2xx, socket := n(1), n(2), n(5), n(6), n(7)
 	r := row{
-		name: name, limit: limit, rate: float64(requests) / (float64(micros) / 1e6), errors: timeouts + non2xx + socket,
+		name: name, limit: limit, limitIs: b.limits[limit], rate: float64(requests) / (float64(micros) / 1e6), errors: timeouts + non2xx + socket,
 		p50: time.Duration(n(3)) * time.Microsecond, p99: time.Duration(n(4)) * time.Microsecond,
 		cpu: cpu / time.Duration(max(requests, 1)), peakRSS: p.peakRSS(),
 	}
@@ -1207,8 +1232,8 @@ func (b *bench) print(w io.Writer) {
 		if r.peakRSS > 0 {
 			rss = fmt.Sprintf("%d MB", r.peakRSS>>20)
 		}
-		if l, ok := b.limits[r.limit]; ok && r.limit != "" {
-			ratio = fmt.Sprintf("%.2f× %s", r.rate/l, r.limit)
+		if r.limit != "" {
+			ratio = fmt.Sprintf("%.2f× %s", r.rate/r.limitIs, r.limit)
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors, cpu, rss, ratio)
 	}
@@ -1217,7 +1242,9 @@ func (b *bench) print(w io.Writer) {
 		fmt.Fprintln(w, n)
 	}
 	// A page's cost at the largest size against the smallest: the time a
-	// client waits for it (1 / req/s at the same concurrency).
+	// client waits for it (1 / req/s at the same concurrency); and the
+	// same with each cost in units of pgbench -S's, measured just before,
+	// so that the machine's drift between the two falls out.
 	byName := map[string]row{}
 	for _, r := range b.rows {
 		byName[r.name] = r
@@ -1228,7 +1255,8 @@ func (b *bench) print(w io.Writer) {
 			continue
 		}
 		if big, ok := byName["PostgreSQL 1M: newest page"+small]; ok {
-			fmt.Fprintf(w, "cost at 1M / cost at 10k, newest page%s: %.2f×\n", small, r.rate/big.rate)
+			fmt.Fprintf(w, "cost at 1M / cost at 10k, newest page%s: %.2f× (in units of pgbench -S measured before each: %.2f×)\n",
+				small, r.rate/big.rate, (r.rate/r.limitIs)/(big.rate/big.limitIs))
 		}
 	}
 }
