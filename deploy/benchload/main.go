@@ -682,7 +682,7 @@ const (
 const sqliteReadSet = 30_000
 
 // hotIDs is how many chirps the warm GET by id reads: well within the
-// default chirp cache (some 36,000 chirps), as a chirp read again is.
+// default chirp cache (some 38,000 chirps), as a chirp read again is.
 const hotIDs = 5000
 
 // firstIDs are the ids 1 to n, those of the first chirps seeded.
