@@ -65,6 +65,11 @@ type Config struct {
 	// clients 4,493-6,034 against 4,236-5,391, at 96-155 µs against
 	// 149-201. (Two writers did better while a writer also sent the
 	// announcement of new chirps, which a goroutine of its own now sends.)
+	// Again once a batch reserved the next batches' ids in its own call,
+	// two rounds of make bench-load BENCH_LOAD_FLAGS="-d 8s -sizes 10000
+	// -sqlite=false -only POST": at 16 clients one writer posted
+	// 3,337-3,601 chirps a second against 2,379-2,788; at 64, 4,745-6,113
+	// against 3,706-4,835.
 	WriteWriters      int           `envconfig:"WRITE_WRITERS" default:"1" desc:"goroutines writing batches of new chirps concurrently (on SQLite always 1: it takes one writer at a time)"`
 	WriteBatchTimeout time.Duration `envconfig:"WRITE_BATCH_TIMEOUT" default:"5s" desc:"time one batch of new chirps (and each retry of its chirps) gets to be written; shutdown waits for the last batch"`
 	TrustedProxies    []string      `envconfig:"TRUSTED_PROXIES" desc:"comma-separated CIDRs whose X-Forwarded-For is believed (the load balancer's subnets)"`
