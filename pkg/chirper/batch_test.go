@@ -16,33 +16,6 @@ import (
 	"github.com/chirper/chirper/pkg/storetest"
 )
 
-// gatedStore is a real SQLite chirp store that records the size of every
-// CreateChirps and can hold the first one until released, so that a test
-// can fill the queue behind it.
-type gatedStore struct {
-	chirper.ChirpStore
-	gate    chan struct{}
-	mu      sync.Mutex
-	batches []int
-}
-
-func (g *gatedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
-	g.mu.Lock()
-	first := len(g.batches) == 0
-	g.batches = append(g.batches, len(cs))
-	g.mu.Unlock()
-	if first && g.gate != nil {
-		<-g.gate
-	}
-	return g.ChirpStore.CreateChirps(ctx, cs, reserve)
-}
-
-func (g *gatedStore) calls() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return len(g.batches)
-}
-
 func openSQLite(t *testing.T) (*sqlite.DB, *chirper.User) {
 	t.Helper()
 	db := sqlitetest.MustOpenDB(t)
@@ -60,7 +33,7 @@ func prepared(t *testing.T, author int64, msg string) *chirper.Chirp {
 
 func TestChirpBatcherBatches(t *testing.T) {
 	db, author := openSQLite(t)
-	store := &gatedStore{ChirpStore: sqlite.NewChirpStore(db), gate: make(chan struct{})}
+	store := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
 	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
 	ctx := context.Background()
 
@@ -85,7 +58,7 @@ func TestChirpBatcherBatches(t *testing.T) {
 	for b.Queued() < 50 {
 		time.Sleep(time.Millisecond)
 	}
-	close(store.gate)
+	close(store.step)
 	wg.Wait()
 	b.Close()
 
@@ -94,8 +67,8 @@ func TestChirpBatcherBatches(t *testing.T) {
 			t.Fatalf("chirp %d: id %d, %v", i, results[i].ID, err)
 		}
 	}
-	if fmt.Sprint(store.batches) != "[1 50]" {
-		t.Fatalf("batches %v, want [1 50]: the 50 that waited go in one statement", store.batches)
+	if sizes := store.sizes(); fmt.Sprint(sizes) != "[1 50]" {
+		t.Fatalf("batches %v, want [1 50]: the 50 that waited go in one statement", sizes)
 	}
 	n, err := sqlite.NewChirpStore(db).CountChirps(ctx, chirper.ChirpFilter{})
 	if err != nil || n != 51 {
@@ -105,7 +78,7 @@ func TestChirpBatcherBatches(t *testing.T) {
 
 func TestChirpBatcherIsolatesABadChirp(t *testing.T) {
 	db, author := openSQLite(t)
-	store := &gatedStore{ChirpStore: sqlite.NewChirpStore(db), gate: make(chan struct{})}
+	store := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
 	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -116,7 +89,7 @@ func TestChirpBatcherIsolatesABadChirp(t *testing.T) {
 			defer wg.Done()
 			errs[i] = b.CreateChirp(ctx, prepared(t, a, "maybe"))
 		}()
-		if i == 0 { // the first is taken, alone, and held at the gate
+		if i == 0 { // the first is taken, alone, and held in the store
 			for store.calls() == 0 {
 				time.Sleep(time.Millisecond)
 			}
@@ -125,7 +98,7 @@ func TestChirpBatcherIsolatesABadChirp(t *testing.T) {
 	for b.Queued() < 3 {
 		time.Sleep(time.Millisecond)
 	}
-	close(store.gate)
+	close(store.step)
 	wg.Wait()
 	b.Close()
 	for i, err := range errs {
@@ -168,11 +141,11 @@ func TestChirpBatcherCloseFlushes(t *testing.T) {
 // queued before its request's context ends is refused, not stored later.
 func TestChirpBatcherGivesUpWhenTheCallerDoes(t *testing.T) {
 	db, author := openSQLite(t)
-	store := &gatedStore{ChirpStore: sqlite.NewChirpStore(db), gate: make(chan struct{})}
+	store := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
 	b := chirper.NewChirpBatcher(store, 1, 1, 10*time.Second) // a queue of one
 	ctx := context.Background()
 	var wg sync.WaitGroup
-	for i := range 2 { // one held at the gate, one filling the queue
+	for i := range 2 { // one held in the store, one filling the queue
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -189,7 +162,7 @@ func TestChirpBatcherGivesUpWhenTheCallerDoes(t *testing.T) {
 	if err := b.CreateChirp(short, prepared(t, author.ID, "too late")); err != context.DeadlineExceeded {
 		t.Fatalf("a full queue past the deadline: %v, want context.DeadlineExceeded", err)
 	}
-	close(store.gate)
+	close(store.step)
 	wg.Wait()
 	b.Close()
 	if n, err := sqlite.NewChirpStore(db).CountChirps(ctx, chirper.ChirpFilter{}); err != nil || n != 2 {
@@ -223,12 +196,12 @@ func (f *faultyStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, res
 }
 
 // batchOf sends n chirps through a batcher of one writer whose first, lone
-// chirp is held at a gate until the other n-1 wait in the queue, so that
+// chirp is held in the store until the other n-1 wait in the queue, so that
 // they go as one batch.
 func batchOf(t *testing.T, store chirper.ChirpStore, author int64, n int, timeout time.Duration) ([]*chirper.Chirp, []error) {
 	t.Helper()
-	gated := &gatedStore{ChirpStore: store, gate: make(chan struct{})}
-	b := chirper.NewChirpBatcher(gated, 1, 64, timeout)
+	held := &heldStore{ChirpStore: store, step: make(chan struct{})}
+	b := chirper.NewChirpBatcher(held, 1, 64, timeout)
 	defer b.Close()
 	chirps := make([]*chirper.Chirp, n)
 	errs := make([]error, n)
@@ -241,7 +214,7 @@ func batchOf(t *testing.T, store chirper.ChirpStore, author int64, n int, timeou
 			errs[i] = b.CreateChirp(context.Background(), chirps[i])
 		}()
 		if i == 0 {
-			for gated.calls() == 0 {
+			for held.calls() == 0 {
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -249,7 +222,7 @@ func batchOf(t *testing.T, store chirper.ChirpStore, author int64, n int, timeou
 	for b.Queued() < n-1 {
 		time.Sleep(time.Millisecond)
 	}
-	close(gated.gate)
+	close(held.step)
 	wg.Wait()
 	return chirps, errs
 }
@@ -294,11 +267,12 @@ func TestChirpBatcherRetriesWithTheirOwnTime(t *testing.T) {
 	}
 }
 
-// steppedStore is a real SQLite chirp store whose every CreateChirps waits
-// for a step from the test. It records the ids that each stored (in the
-// order they committed) and reserved ahead, and counts the reservations
-// made by round trips of their own.
-type steppedStore struct {
+// heldStore is a real chirp store whose every CreateChirps waits for a
+// step: a test sends one to let one call go, or closes step to let every
+// call go. It records the ids that each call stored (in the order they
+// committed) and reserved ahead, and counts the reservations made by round
+// trips of their own.
+type heldStore struct {
 	chirper.ChirpStore
 	step         chan struct{}
 	mu           sync.Mutex
@@ -308,7 +282,7 @@ type steppedStore struct {
 	reservations int
 }
 
-func (s *steppedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
+func (s *heldStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, reserve int) ([]int64, error) {
 	s.mu.Lock()
 	s.held++
 	s.mu.Unlock()
@@ -324,14 +298,25 @@ func (s *steppedStore) CreateChirps(ctx context.Context, cs []*chirper.Chirp, re
 	return ahead, err
 }
 
-func (s *steppedStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error) {
+func (s *heldStore) ReserveChirpIDs(ctx context.Context, n int) ([]int64, error) {
 	s.mu.Lock()
 	s.reservations++
 	s.mu.Unlock()
 	return s.ChirpStore.ReserveChirpIDs(ctx, n)
 }
 
-func (s *steppedStore) calls() int {
+// sizes are how many chirps each call stored, in the order they ended.
+func (s *heldStore) sizes() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sizes := make([]int, len(s.written))
+	for i, ids := range s.written {
+		sizes[i] = len(ids)
+	}
+	return sizes
+}
+
+func (s *heldStore) calls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.held
@@ -340,7 +325,7 @@ func (s *steppedStore) calls() int {
 // inSteps sends through b, a batcher of one writer, a lone chirp and then
 // batches of the sizes: each queues while the one before is held in the
 // store, so that each is one CreateChirps.
-func inSteps(t *testing.T, b *chirper.ChirpBatcher, store *steppedStore, author int64, sizes ...int) {
+func inSteps(t *testing.T, b *chirper.ChirpBatcher, store *heldStore, author int64, sizes ...int) {
 	t.Helper()
 	var wg sync.WaitGroup
 	for i, n := range append([]int{1}, sizes...) {
@@ -385,7 +370,7 @@ func inCommitOrder(t *testing.T, written [][]int64) []int64 {
 // the chirps commit.
 func TestChirpBatcherReservesAhead(t *testing.T) {
 	db, author := openSQLite(t)
-	store := &steppedStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
+	store := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
 	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
 	chirper.SetReservedAheadTTL(b, time.Hour) // the test's steps take their time
 	inSteps(t, b, store, author.ID, 4, 3, 1)
@@ -409,7 +394,7 @@ func TestChirpBatcherReservesAhead(t *testing.T) {
 // than the bound are not used; the batch reserves anew, above them.
 func TestChirpBatcherForgetsStaleReservations(t *testing.T) {
 	db, author := openSQLite(t)
-	store := &steppedStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
+	store := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
 	b := chirper.NewChirpBatcher(store, 1, 64, 10*time.Second)
 	chirper.SetReservedAheadTTL(b, 0)
 	inSteps(t, b, store, author.ID, 4, 3)
