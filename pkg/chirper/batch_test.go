@@ -407,3 +407,31 @@ func TestChirpBatcherForgetsStaleReservations(t *testing.T) {
 		t.Fatalf("the batch of 3 took %v; want ids above those reserved ahead, %v", store.written[2], stale)
 	}
 }
+
+// unreservingStore is a real SQLite chirp store whose reservations of ids
+// fail, as when the database is down.
+type unreservingStore struct{ chirper.ChirpStore }
+
+func (unreservingStore) ReserveChirpIDs(context.Context, int) ([]int64, error) {
+	return nil, chirper.Errorf(chirper.EUNAVAILABLE, "the database is unavailable")
+}
+
+// TestChirpBatcherReservationFails: a batch whose ids cannot be reserved
+// is not written, and each of its chirps gets the error.
+func TestChirpBatcherReservationFails(t *testing.T) {
+	db, author := openSQLite(t)
+	store := unreservingStore{sqlite.NewChirpStore(db)}
+	_, errs := batchOf(t, store, author.ID, 4, 10*time.Second)
+	for i, err := range errs {
+		want := chirper.EUNAVAILABLE
+		if i == 0 {
+			want = "" // alone, it takes its id as it is written
+		}
+		if got := chirper.ErrorCode(err); got != want {
+			t.Errorf("chirp %d: code %q (%v), want %q", i, got, err, want)
+		}
+	}
+	if n, err := store.CountChirps(context.Background(), chirper.ChirpFilter{}); err != nil || n != 1 {
+		t.Fatalf("count %d (%v), want 1: the batch was written without its ids", n, err)
+	}
+}

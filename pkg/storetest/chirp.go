@@ -110,6 +110,18 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	t.Run("ReserveChirpIDsBeforeAnyChirp", func(t *testing.T) {
+		s := open(t)
+		alice := MustCreateUser(t, s.Users, "alice")
+		ids, err := s.Chirps.ReserveChirpIDs(ctx, 2)
+		if err != nil || len(ids) != 2 || ids[0] < 1 || ids[1] <= ids[0] {
+			t.Fatalf("reserved %v, %v; want 2 increasing ids", ids, err)
+		}
+		if c := MustCreateChirp(t, s.Chirps, alice.ID, "after"); c.ID <= ids[1] {
+			t.Fatalf("the first chirp took id %d, at or below the reserved %v", c.ID, ids)
+		}
+	})
+
 	t.Run("ReserveChirpIDs", func(t *testing.T) {
 		s := open(t)
 		alice := MustCreateUser(t, s.Users, "alice")
