@@ -56,7 +56,7 @@ func openSQLite(ctx context.Context, path string) (*server.Stores, error) {
 		return nil, err
 	}
 	st := server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewFollowStore(db))
-	st.SingleWriter = true
+	st.Embedded = true
 	return st, nil
 }
 

@@ -362,7 +362,25 @@ func TestRateLimits(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	s := startStandalone(t, nil)
+	t.Run("SQLite", func(t *testing.T) {
+		body := checkMetrics(t, startStandalone(t, nil))
+		// A read is no round trip on SQLite: reads are not batched.
+		if strings.Contains(body, "chirper_chirp_read_queue") {
+			t.Fatal("chirper_chirp_read_queue on SQLite, whose reads are not batched")
+		}
+	})
+	t.Run("PostgreSQL", func(t *testing.T) {
+		body := checkMetrics(t, startStandalone(t, map[string]string{"CHIRPER_DATABASE_URL": pgtest.NewDatabase(t)}))
+		if !strings.Contains(body, "chirper_chirp_read_queue 0") {
+			t.Fatal("metrics lack chirper_chirp_read_queue 0")
+		}
+	})
+}
+
+// checkMetrics checks the metrics every standalone has, and that they are
+// on the admin listener alone, and returns them.
+func checkMetrics(t *testing.T, s *standalone) string {
+	t.Helper()
 	api := apitest.ValidatingClient(t, s.URL)
 	if _, err := api.Get(s.URL + "/v1/chirps"); err != nil {
 		t.Fatal(err)
@@ -400,6 +418,7 @@ func TestMetrics(t *testing.T) {
 	if pub.StatusCode != http.StatusNotFound {
 		t.Fatalf("/metrics on the public listener: %d, want 404", pub.StatusCode)
 	}
+	return string(body)
 }
 
 func TestCommands(t *testing.T) {

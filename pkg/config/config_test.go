@@ -60,6 +60,8 @@ func TestLoadRejects(t *testing.T) {
 		"BcryptCostLow":     {"CHIRPER_BCRYPT_COST": "3"},
 		"NegativeRateLimit": {"CHIRPER_RATE_LIMIT": "-1"},
 		"NegativeCacheMB":   {"CHIRPER_CACHE_MB": "-1"},
+		"NoReadBatch":       {"CHIRPER_READ_BATCH": "0"},
+		"NoReadReaders":     {"CHIRPER_READ_READERS": "0"},
 		"BadProxyCIDR":      {"CHIRPER_TRUSTED_PROXIES": "10.0.0.0/8,nonsense"},
 		"BadLogLevel":       {"CHIRPER_LOG_LEVEL": "loud"},
 		"BadDuration":       {"CHIRPER_ACCESS_TOKEN_TTL": "soon"},

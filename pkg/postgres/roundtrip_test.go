@@ -76,6 +76,7 @@ func TestOneRoundTripPerStoreCall(t *testing.T) {
 		do   func() error
 	}{
 		{"FindChirpByID", func() error { _, err := chirps.FindChirpByID(ctx, c.ID); return err }},
+		{"FindChirpsByIDs", func() error { _, err := chirps.FindChirpsByIDs(ctx, []int64{c.ID, c.ID + 1, c.ID + 2}); return err }},
 		{"ListChirps/All", list(chirper.ChirpFilter{})},
 		{"ListChirps/Author", list(chirper.ChirpFilter{Author: "alice"})},
 		{"ListChirps/OneTag", list(chirper.ChirpFilter{Tags: []string{"a"}})},

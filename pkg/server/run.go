@@ -137,6 +137,9 @@ func Build(ctx context.Context, b Binary, cfg *config.Config, log *slog.Logger) 
 	if slices.Contains(b.Groups, httpapi.GroupCreateChirp) && cfg.WriteBatch > 1 {
 		st.BatchChirpWrites(cfg.WriteWriters, cfg.WriteBatch, cfg.WriteBatchTimeout)
 	}
+	if slices.Contains(b.Groups, httpapi.GroupGetChirp) && cfg.ReadBatch > 1 {
+		st.BatchChirpReads(cfg.ReadReaders, cfg.ReadBatch, cfg.DBTimeout)
+	}
 	bg := startJobs()
 	api, err := buildAPI(b, cfg, log, st, bg)
 	if err != nil {

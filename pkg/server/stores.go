@@ -28,12 +28,15 @@ type Stores struct {
 	Keys       chirper.IdempotencyStore
 	Follows    chirper.FollowStore
 
-	// SingleWriter says the database takes one writer at a time (SQLite):
-	// more than one batch writer would only queue for its lock.
-	SingleWriter bool
+	// Embedded says the database runs inside the process (SQLite): it
+	// takes one writer at a time, so more than one batch writer would only
+	// queue for its lock, and a read is no round trip, so reads are not
+	// batched.
+	Embedded bool
 
 	pools   map[string]*sql.DB // by name, for ping, metrics and close
 	batcher *chirper.ChirpBatcher
+	reader  *chirper.ChirpReadBatcher
 	flush   []func() // what Close runs after the batcher, before the pools close
 	// primaryDSN makes connection strings for the primary's change
 	// listener; nil where no other process writes (SQLite).
@@ -45,11 +48,22 @@ type Stores struct {
 // goroutines and batches of at most size, each written within timeout;
 // Close flushes it before the databases close.
 func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
-	if st.SingleWriter {
+	if st.Embedded {
 		writers = 1
 	}
 	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, timeout)
 	st.Chirps = st.batcher
+}
+
+// BatchChirpReads sends the read group's FindChirpByID through a
+// ChirpReadBatcher of readers store calls at once and batches of at most
+// size, each read within timeout (none when 0). Not on an embedded
+// database, where a read is no round trip.
+func (st *Stores) BatchChirpReads(readers, size int, timeout time.Duration) {
+	if !st.Embedded {
+		st.reader = chirper.NewChirpReadBatcher(st.ReadChirps, readers, size, timeout)
+		st.ReadChirps = st.reader
+	}
 }
 
 // SQLiteOpener opens the stores on a SQLite file and migrates it. Only the
@@ -231,5 +245,12 @@ func (st *Stores) registerMetrics(reg prometheus.Registerer) {
 			Name:      "chirp_write_queue",
 			Help:      "New chirps waiting for a batch writer.",
 		}, func() float64 { return float64(b.Queued()) }))
+	}
+	if r := st.reader; r != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "chirper",
+			Name:      "chirp_read_queue",
+			Help:      "Reads of chirps by id waiting for a reader, to go together in its next batch.",
+		}, func() float64 { return float64(r.Waiting()) }))
 	}
 }
