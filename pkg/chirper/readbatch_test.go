@@ -22,6 +22,11 @@ type heldReads struct {
 	reads []string // "one [id]" or "many [ids]", in the order they began
 }
 
+// one and many are how heldReads records a read of one chirp, and of
+// several.
+func one(id int64) string      { return fmt.Sprint("one ", []int64{id}) }
+func many(ids ...int64) string { return fmt.Sprint("many ", ids) }
+
 func (s *heldReads) record(kind string, ids []int64) {
 	s.mu.Lock()
 	s.reads = append(s.reads, fmt.Sprint(kind, " ", ids))
@@ -39,17 +44,26 @@ func (s *heldReads) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirpe
 	return s.ChirpStore.FindChirpsByIDs(ctx, ids)
 }
 
+// want fails t unless the reads that began are these, in order.
+func (s *heldReads) want(t *testing.T, reads ...string) {
+	t.Helper()
+	if got := s.began(); !slices.Equal(got, reads) {
+		t.Fatalf("reads %q, want %q", got, reads)
+	}
+}
+
 func (s *heldReads) began() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.reads)
 }
 
-// readsHeld starts a read of each id through b, in order, each once the
-// one before is held in the store or waiting for a reader, and returns
+// read starts a read of each id through the batcher, in order, each once
+// the one before is held in the store or waiting for a reader, and returns
 // what each read returns once wait is called.
-func readsHeld(t *testing.T, ctx context.Context, b *chirper.ChirpReadBatcher, store *heldReads, ids ...int64) (wait func() ([]*chirper.Chirp, []error)) {
+func (s readSetup) read(t *testing.T, ctx context.Context, ids ...int64) (wait func() ([]*chirper.Chirp, []error)) {
 	t.Helper()
+	b, store := s.b, s.store
 	chirps, errs := make([]*chirper.Chirp, len(ids)), make([]error, len(ids))
 	var wg sync.WaitGroup
 	before := len(store.began()) + b.Waiting()
@@ -71,153 +85,127 @@ func readsHeld(t *testing.T, ctx context.Context, b *chirper.ChirpReadBatcher, s
 	}
 }
 
-func createChirps(t *testing.T, store chirper.ChirpStore, author int64, n int) []*chirper.Chirp {
+// readSetup is a batcher over a heldReads of a new SQLite database, and
+// the chirps stored there.
+type readSetup struct {
+	db     *sqlite.DB
+	author *chirper.User
+	c      []*chirper.Chirp
+	store  *heldReads
+	b      *chirper.ChirpReadBatcher
+}
+
+func newReadSetup(t *testing.T, chirps, readers, maxBatch int) readSetup {
 	t.Helper()
-	chirps := make([]*chirper.Chirp, n)
+	db, author := openSQLite(t)
+	s := readSetup{db: db, author: author, store: &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}}
 	for i := range chirps {
-		chirps[i] = prepared(t, author, fmt.Sprintf("read me %d", i))
-		if err := store.CreateChirp(context.Background(), chirps[i]); err != nil {
+		c := prepared(t, author.ID, fmt.Sprintf("read me %d", i))
+		if err := s.store.ChirpStore.CreateChirp(context.Background(), c); err != nil {
 			t.Fatal(err)
 		}
+		s.c = append(s.c, c)
 	}
-	return chirps
+	s.b = chirper.NewChirpReadBatcher(s.store, readers, maxBatch, 10*time.Second)
+	return s
 }
 
 func TestChirpReadBatcherBatches(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 4)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 1, 64, 10*time.Second)
+	s := newReadSetup(t, 4, 1, 64)
 
 	// The first read goes alone; the five asked while it is held wait, and
 	// go together, the id asked twice too.
-	wait := readsHeld(t, context.Background(), b, store, c[0].ID, c[2].ID, c[1].ID, 999999, c[2].ID, c[3].ID)
-	close(store.step)
+	wait := s.read(t, context.Background(), s.c[0].ID, s.c[2].ID, s.c[1].ID, 999999, s.c[2].ID, s.c[3].ID)
+	close(s.store.step)
 	chirps, errs := wait()
 
-	want := []string{fmt.Sprint("one ", []int64{c[0].ID}), fmt.Sprint("many ", []int64{c[2].ID, c[1].ID, 999999, c[2].ID, c[3].ID})}
-	if got := store.began(); !slices.Equal(got, want) {
-		t.Fatalf("reads %q, want %q", got, want)
-	}
-	for i, w := range []*chirper.Chirp{c[0], c[2], c[1], nil, c[2], c[3]} {
+	s.store.want(t, one(s.c[0].ID), many(s.c[2].ID, s.c[1].ID, 999999, s.c[2].ID, s.c[3].ID))
+	for i, w := range []*chirper.Chirp{s.c[0], s.c[2], s.c[1], nil, s.c[2], s.c[3]} {
 		switch {
 		case w == nil:
 			if chirper.ErrorCode(errs[i]) != chirper.ENOTFOUND || chirps[i] != nil {
 				t.Errorf("read %d: %v, %v; want not found", i, chirps[i], errs[i])
 			}
-		case errs[i] != nil || chirps[i].ID != w.ID || chirps[i].Message != w.Message || chirps[i].Author != author.Username:
-			t.Errorf("read %d: %+v, %v; want chirp %d %q by %s", i, chirps[i], errs[i], w.ID, w.Message, author.Username)
+		case errs[i] != nil || chirps[i].ID != w.ID || chirps[i].Message != w.Message || chirps[i].Author != s.author.Username:
+			t.Errorf("read %d: %+v, %v; want chirp %d %q by %s", i, chirps[i], errs[i], w.ID, w.Message, s.author.Username)
 		}
 	}
 }
 
 func TestChirpReadBatcherReadsAloneWhileAReaderIsFree(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 3)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 3, 64, 10*time.Second)
-	wait := readsHeld(t, context.Background(), b, store, c[0].ID, c[1].ID, c[2].ID)
-	if n := b.Waiting(); n != 0 {
+	s := newReadSetup(t, 3, 3, 64)
+	wait := s.read(t, context.Background(), s.c[0].ID, s.c[1].ID, s.c[2].ID)
+	if n := s.b.Waiting(); n != 0 {
 		t.Fatalf("%d reads wait with three readers for three reads", n)
 	}
-	close(store.step)
+	close(s.store.step)
 	if _, errs := wait(); errors.Join(errs...) != nil {
 		t.Fatal(errs)
 	}
-	if got := store.began(); len(got) != 3 || slices.ContainsFunc(got, func(r string) bool { return r[:4] != "one " }) {
+	if got := s.store.began(); len(got) != 3 || slices.ContainsFunc(got, func(r string) bool { return r[:4] != "one " }) {
 		t.Fatalf("reads %q, want three alone", got)
 	}
 }
 
 func TestChirpReadBatcherSplitsBatches(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 6)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 1, 2, 10*time.Second)
-	wait := readsHeld(t, context.Background(), b, store, c[0].ID, c[1].ID, c[2].ID, c[3].ID, c[4].ID, c[5].ID)
-	close(store.step)
+	s := newReadSetup(t, 6, 1, 2)
+	wait := s.read(t, context.Background(), s.c[0].ID, s.c[1].ID, s.c[2].ID, s.c[3].ID, s.c[4].ID, s.c[5].ID)
+	close(s.store.step)
 	if _, errs := wait(); errors.Join(errs...) != nil {
 		t.Fatal(errs)
 	}
 	// A batch of one is read with the statement for one.
-	want := []string{
-		fmt.Sprint("one ", []int64{c[0].ID}),
-		fmt.Sprint("many ", []int64{c[1].ID, c[2].ID}),
-		fmt.Sprint("many ", []int64{c[3].ID, c[4].ID}),
-		fmt.Sprint("one ", []int64{c[5].ID}),
-	}
-	if got := store.began(); !slices.Equal(got, want) {
-		t.Fatalf("reads %q, want %q", got, want)
-	}
+	s.store.want(t, one(s.c[0].ID), many(s.c[1].ID, s.c[2].ID), many(s.c[3].ID, s.c[4].ID), one(s.c[5].ID))
 }
 
 // TestChirpReadBatcherJoinsNoBatchSent: a read never joins a batch sent
 // before it was asked for, so it never sees the database as it was before.
 func TestChirpReadBatcherJoinsNoBatchSent(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 3)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 1, 64, 10*time.Second)
-	first := readsHeld(t, context.Background(), b, store, c[0].ID)
-	second := readsHeld(t, context.Background(), b, store, c[1].ID, c[2].ID)
-	store.step <- struct{}{} // the first read
+	s := newReadSetup(t, 3, 1, 64)
+	first := s.read(t, context.Background(), s.c[0].ID)
+	second := s.read(t, context.Background(), s.c[1].ID, s.c[2].ID)
+	s.store.step <- struct{}{} // the first read
 	first()
-	for len(store.began()) < 2 { // the batch of the next two is sent, and held
+	for len(s.store.began()) < 2 { // the batch of the next two is sent, and held
 		time.Sleep(time.Millisecond)
 	}
-	third := readsHeld(t, context.Background(), b, store, c[2].ID)
-	close(store.step)
+	third := s.read(t, context.Background(), s.c[2].ID)
+	close(s.store.step)
 	if _, errs := second(); errors.Join(errs...) != nil {
 		t.Fatal(errs)
 	}
-	if chirps, errs := third(); errs[0] != nil || chirps[0].ID != c[2].ID {
+	if chirps, errs := third(); errs[0] != nil || chirps[0].ID != s.c[2].ID {
 		t.Fatalf("the read after the batch was sent: %v, %v", chirps[0], errs[0])
 	}
-	want := []string{
-		fmt.Sprint("one ", []int64{c[0].ID}),
-		fmt.Sprint("many ", []int64{c[1].ID, c[2].ID}),
-		fmt.Sprint("one ", []int64{c[2].ID}),
-	}
-	if got := store.began(); !slices.Equal(got, want) {
-		t.Fatalf("reads %q, want %q", got, want)
-	}
+	s.store.want(t, one(s.c[0].ID), many(s.c[1].ID, s.c[2].ID), one(s.c[2].ID))
 }
 
 func TestChirpReadBatcherGivesUpWhenTheCallerDoes(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 3)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 1, 64, 10*time.Second)
-	first := readsHeld(t, context.Background(), b, store, c[0].ID)
+	s := newReadSetup(t, 3, 1, 64)
+	first := s.read(t, context.Background(), s.c[0].ID)
 	ctx, cancel := context.WithCancel(context.Background())
-	gone := readsHeld(t, ctx, b, store, c[1].ID)
-	kept := readsHeld(t, context.Background(), b, store, c[2].ID)
+	gone := s.read(t, ctx, s.c[1].ID)
+	kept := s.read(t, context.Background(), s.c[2].ID)
 	cancel()
 	if _, errs := gone(); !errors.Is(errs[0], context.Canceled) {
 		t.Fatalf("the read whose caller went away: %v, want context.Canceled at once", errs[0])
 	}
-	close(store.step)
+	close(s.store.step)
 	first()
-	if chirps, errs := kept(); errs[0] != nil || chirps[0].ID != c[2].ID {
+	if chirps, errs := kept(); errs[0] != nil || chirps[0].ID != s.c[2].ID {
 		t.Fatalf("the read that waited on: %v, %v", chirps[0], errs[0])
 	}
-	want := []string{fmt.Sprint("one ", []int64{c[0].ID}), fmt.Sprint("one ", []int64{c[2].ID})}
-	if got := store.began(); !slices.Equal(got, want) {
-		t.Fatalf("reads %q, want %q: the id of a read given up is not read", got, want)
-	}
+	s.store.want(t, one(s.c[0].ID), one(s.c[2].ID)) // the id of the read given up is not read
 }
 
 func TestChirpReadBatcherGivesEachTheBatchsError(t *testing.T) {
-	db, author := openSQLite(t)
-	c := createChirps(t, sqlite.NewChirpStore(db), author.ID, 3)
-	store := &heldReads{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
-	b := chirper.NewChirpReadBatcher(store, 1, 64, 10*time.Second)
-	first := readsHeld(t, context.Background(), b, store, c[0].ID)
-	batch := readsHeld(t, context.Background(), b, store, c[1].ID, c[2].ID)
-	if err := db.Close(); err != nil {
+	s := newReadSetup(t, 3, 1, 64)
+	first := s.read(t, context.Background(), s.c[0].ID)
+	batch := s.read(t, context.Background(), s.c[1].ID, s.c[2].ID)
+	if err := s.db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	close(store.step)
+	close(s.store.step)
 	first()
 	chirps, errs := batch()
 	for i := range errs {

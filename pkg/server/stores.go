@@ -239,18 +239,14 @@ func (st *Stores) registerMetrics(reg prometheus.Registerer) {
 			}
 		}
 	}
+	queue := func(name, help string, length func() int) {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "chirper", Name: name, Help: help},
+			func() float64 { return float64(length()) }))
+	}
 	if b := st.batcher; b != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "chirper",
-			Name:      "chirp_write_queue",
-			Help:      "New chirps waiting for a batch writer.",
-		}, func() float64 { return float64(b.Queued()) }))
+		queue("chirp_write_queue", "New chirps waiting for a batch writer.", b.Queued)
 	}
 	if r := st.reader; r != nil {
-		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Namespace: "chirper",
-			Name:      "chirp_read_queue",
-			Help:      "Reads of chirps by id waiting for a reader, to go together in its next batch.",
-		}, func() float64 { return float64(r.Waiting()) }))
+		queue("chirp_read_queue", "Reads of chirps by id waiting for a reader, to go together in its next batch.", r.Waiting)
 	}
 }
