@@ -435,3 +435,23 @@ func TestChirpBatcherReservationFails(t *testing.T) {
 		t.Fatalf("count %d (%v), want 1: the batch was written without its ids", n, err)
 	}
 }
+
+// TestChirpBatcherTimesOut: a chirp whose write runs out of the batch's
+// time gets EUNAVAILABLE (a 503), as a request out of its own time would,
+// not an internal error.
+func TestChirpBatcherTimesOut(t *testing.T) {
+	db, author := openSQLite(t)
+	held := &heldStore{ChirpStore: sqlite.NewChirpStore(db), step: make(chan struct{})}
+	b := chirper.NewChirpBatcher(held, 1, 64, time.Millisecond)
+	defer b.Close()
+	done := make(chan error, 1)
+	go func() { done <- b.CreateChirp(context.Background(), prepared(t, author.ID, "too slow")) }()
+	for held.calls() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(5 * time.Millisecond) // the write, held in the store, runs out of time
+	close(held.step)
+	if err := <-done; chirper.ErrorCode(err) != chirper.EUNAVAILABLE {
+		t.Fatalf("a write out of time: %v, want unavailable", err)
+	}
+}

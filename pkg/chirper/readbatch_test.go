@@ -214,3 +214,25 @@ func TestChirpReadBatcherGivesEachTheBatchsError(t *testing.T) {
 		}
 	}
 }
+
+// TestChirpReadBatcherTimesOut: a batch that runs out of its time gives
+// each of its reads EUNAVAILABLE (a 503), as a read out of its request's
+// own time would be.
+func TestChirpReadBatcherTimesOut(t *testing.T) {
+	s := newReadSetup(t, 3, 1, 64)
+	s.b = chirper.NewChirpReadBatcher(s.store, 1, 64, time.Millisecond)
+	first := s.read(t, context.Background(), s.c[0].ID)
+	batch := s.read(t, context.Background(), s.c[1].ID, s.c[2].ID)
+	s.store.step <- struct{}{} // the first read, alone, in its caller's time
+	if _, errs := first(); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	time.Sleep(5 * time.Millisecond) // the batch, held in the store, runs out of time
+	close(s.store.step)
+	chirps, errs := batch()
+	for i := range errs {
+		if chirper.ErrorCode(errs[i]) != chirper.EUNAVAILABLE || chirps[i] != nil {
+			t.Errorf("read %d of a batch out of time: %v, %v; want unavailable", i, chirps[i], errs[i])
+		}
+	}
+}
