@@ -53,11 +53,8 @@ func (b *ChirpReadBatcher) FindChirpByID(ctx context.Context, id int64) (*Chirp,
 	if b.busy < b.readers {
 		b.busy++
 		b.mu.Unlock()
-		c, err := b.ChirpStore.FindChirpByID(ctx, id)
-		if batch := b.next(); batch != nil {
-			go b.read(batch)
-		}
-		return c, err
+		defer b.release() // even if the store panics: a reader lost is never found again
+		return b.ChirpStore.FindChirpByID(ctx, id)
 	}
 	p := &pendingRead{ctx: ctx, id: id, done: make(chan readResult, 1)}
 	b.waiting = append(b.waiting, p)
@@ -67,6 +64,14 @@ func (b *ChirpReadBatcher) FindChirpByID(ctx context.Context, id int64) (*Chirp,
 		return res.chirp, res.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// release hands a reader that finished the reads waiting, to serve on a
+// goroutine of their own, or frees it.
+func (b *ChirpReadBatcher) release() {
+	if batch := b.next(); batch != nil {
+		go b.read(batch)
 	}
 }
 

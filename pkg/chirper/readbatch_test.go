@@ -236,3 +236,41 @@ func TestChirpReadBatcherTimesOut(t *testing.T) {
 		}
 	}
 }
+
+// panickyReads panics on a read of a negative id.
+type panickyReads struct{ chirper.ChirpStore }
+
+func (s panickyReads) FindChirpByID(ctx context.Context, id int64) (*chirper.Chirp, error) {
+	if id < 0 {
+		panic("a read of a negative id")
+	}
+	return s.ChirpStore.FindChirpByID(ctx, id)
+}
+
+// TestChirpReadBatcherSurvivesAPanic: a read whose store call panics (the
+// HTTP server recovers the request) frees its reader for the reads after.
+func TestChirpReadBatcherSurvivesAPanic(t *testing.T) {
+	s := newReadSetup(t, 1, 1, 64)
+	b := chirper.NewChirpReadBatcher(panickyReads{s.store.ChirpStore}, 1, 64, 10*time.Second)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("no panic")
+			}
+		}()
+		b.FindChirpByID(context.Background(), -1)
+	}()
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.FindChirpByID(context.Background(), s.c[0].ID)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read after the panic waits for a reader that is gone")
+	}
+}
