@@ -58,12 +58,26 @@ func (s *ChirpStore) CreateChirp(ctx context.Context, c *chirper.Chirp) error {
 // all of them. The chirps get their ids and authors only once the commit
 // succeeded.
 func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, reserve int) ([]int64, error) {
+	insertChirp, err := s.db.stmt(ctx, `
+		INSERT INTO chirps (id, author_id, message, tags, created_at)
+		VALUES (?, ?, ?, ?, ?)
+		RETURNING id, (SELECT username FROM users WHERE id = author_id)`)
+	if err != nil {
+		return nil, translate(err)
+	}
+	insertTags, err := s.db.stmt(ctx, `
+		INSERT INTO chirp_tags (tag, chirp_id)
+		SELECT value, ? FROM json_each(?)`)
+	if err != nil {
+		return nil, translate(err)
+	}
 	createdAt := now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer tx.Rollback()
+	insertChirp, insertTags = tx.StmtContext(ctx, insertChirp), tx.StmtContext(ctx, insertTags)
 	ids := make([]int64, len(chirps))
 	authors := make([]string, len(chirps))
 	for i, c := range chirps {
@@ -71,10 +85,7 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, 
 		if err != nil {
 			return nil, err
 		}
-		err = tx.QueryRowContext(ctx, `
-			INSERT INTO chirps (id, author_id, message, tags, created_at)
-			VALUES (?, ?, ?, ?, ?)
-			RETURNING id, (SELECT username FROM users WHERE id = author_id)`,
+		err = insertChirp.QueryRowContext(ctx,
 			sql.NullInt64{Int64: c.ID, Valid: c.ID != 0}, c.AuthorID, c.Message, tags, micros(createdAt),
 		).Scan(&ids[i], &authors[i])
 		if chirper.ErrorCode(translate(err)) == chirper.ENOTFOUND {
@@ -83,9 +94,7 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, 
 		if err != nil {
 			return nil, translate(err)
 		}
-		if _, err := tx.ExecContext(ctx, `
-			INSERT INTO chirp_tags (tag, chirp_id)
-			SELECT value, ? FROM json_each(?)`, ids[i], tags); err != nil {
+		if _, err := insertTags.ExecContext(ctx, ids[i], tags); err != nil {
 			return nil, translate(err)
 		}
 	}

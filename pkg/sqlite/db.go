@@ -30,22 +30,36 @@ type DB struct {
 	stmts sync.Map // query text → *sql.Stmt, for queryRow
 }
 
-// queryRow runs a query whose text never varies through a statement that
-// each connection parses once (database/sql prepares it again on each
-// connection that runs it), where QueryRowContext parses it every time:
-// SQLite's parser took 14 % of the server's CPU in GET /v1/chirps/{id}.
-func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
-	st, ok := db.stmts.Load(query)
-	if !ok {
-		prepared, err := db.PrepareContext(ctx, query)
-		if err != nil {
-			return errRow{err}
-		}
-		if st, ok = db.stmts.LoadOrStore(query, prepared); ok {
-			prepared.Close() // another goroutine stored it first
-		}
+// stmt returns the statement of a query whose text never varies, which
+// each connection that runs it parses once (database/sql prepares it again
+// on each), where a query sent as text is parsed every time: SQLite's
+// parser took 14 % of the server's CPU in GET /v1/chirps/{id}. Within a
+// transaction, use it through tx.StmtContext, and get it before the
+// transaction begins: preparing it may take a connection of its own, and
+// while the transaction holds the write lock every other connection may
+// be waiting for that lock.
+func (db *DB) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := db.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
 	}
-	return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	prepared, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st, loaded := db.stmts.LoadOrStore(query, prepared); loaded {
+		prepared.Close() // another goroutine stored it first
+		return st.(*sql.Stmt), nil
+	}
+	return prepared, nil
+}
+
+// queryRow runs a query whose text never varies through its statement.
+func (db *DB) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	st, err := db.stmt(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // rowScanner is a row to scan: an *sql.Row, or errRow.
