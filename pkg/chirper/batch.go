@@ -162,7 +162,7 @@ func (b *ChirpBatcher) flush(batch []*pendingChirp, ahead *reservedAhead) {
 		}
 	}
 	if err := b.assignIDs(ctx, chirps, ahead); err != nil {
-		deliver(outOfTime(ctx, err)) // nothing was written
+		deliver(OutOfTime(ctx, err)) // nothing was written
 		return
 	}
 	reserve := 0
@@ -173,7 +173,7 @@ func (b *ChirpBatcher) flush(batch []*pendingChirp, ahead *reservedAhead) {
 	next, err := b.ChirpStore.CreateChirps(ctx, chirps, reserve)
 	if err == nil || len(batch) == 1 {
 		ahead.add(next, at)
-		deliver(outOfTime(ctx, err))
+		deliver(OutOfTime(ctx, err))
 		return
 	}
 	for _, p := range batch {
@@ -206,25 +206,15 @@ func (b *ChirpBatcher) retry(c *Chirp) error {
 	defer cancel()
 	err := b.ChirpStore.CreateChirp(ctx, c)
 	if ErrorCode(err) != ECONFLICT {
-		return outOfTime(ctx, err)
+		return OutOfTime(ctx, err)
 	}
 	// The id was c's alone: the failed batch stored it after all.
 	stored, err := b.ChirpStore.FindChirpByID(ctx, c.ID)
 	if err != nil {
-		return outOfTime(ctx, err)
+		return OutOfTime(ctx, err)
 	}
 	*c = *stored
 	return nil
-}
-
-// outOfTime is err, or when ctx, a batch's own, has run out, EUNAVAILABLE:
-// a 503, as a request whose own deadline passed is answered, rather than
-// an internal error.
-func outOfTime(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
-		return &Error{Code: EUNAVAILABLE, Message: "the database did not answer in time", Cause: err}
-	}
-	return err
 }
 
 // Queued is how many chirps wait for a writer now.

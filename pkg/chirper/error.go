@@ -1,6 +1,7 @@
 package chirper
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -110,4 +111,15 @@ func SchemaVersionError(current, target int64) error {
 		return fmt.Errorf("database schema is at version %d, newer than this binary knows (%d): deploy a newer binary", current, target)
 	}
 	return nil
+}
+
+// OutOfTime is err, or, when ctx has run out, EUNAVAILABLE: the database
+// did not answer in time, which is a 503 and not an internal error. Both a
+// request's own deadline and a batch's (which serves many requests) come
+// through it.
+func OutOfTime(ctx context.Context, err error) error {
+	if err != nil && ctx.Err() != nil {
+		return &Error{Code: EUNAVAILABLE, Message: "the database did not answer in time", Cause: err}
+	}
+	return err
 }

@@ -131,7 +131,7 @@ func (b *ChirpReadBatcher) serve(batch []*pendingRead) {
 	} else {
 		chirps, err = b.ChirpStore.FindChirpsByIDs(ctx, ids)
 	}
-	err = outOfTime(ctx, err)
+	err = OutOfTime(ctx, err)
 	found := make(map[int64]*Chirp, len(chirps))
 	for _, c := range chirps {
 		found[c.ID] = c

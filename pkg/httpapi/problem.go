@@ -70,16 +70,14 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 // are logged with the request id and answered with a generic message; their
 // text never reaches the client.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
-	switch ctxErr := r.Context().Err(); {
-	case errors.Is(ctxErr, context.Canceled), errors.Is(err, context.Canceled) && info(r.Context()).clientLeft():
+	if errors.Is(r.Context().Err(), context.Canceled) || errors.Is(err, context.Canceled) && info(r.Context()).clientLeft() {
 		// The client went away: no one reads the answer, and the failure
 		// is not ours. 499 says so in the log and the metrics.
 		log.InfoContext(r.Context(), "client went away", "request_id", requestID(r.Context()), "err", err)
 		w.WriteHeader(StatusClientClosedRequest)
 		return
-	case errors.Is(ctxErr, context.DeadlineExceeded):
-		err = &chirper.Error{Code: chirper.EUNAVAILABLE, Message: "the database did not answer in time", Cause: err}
 	}
+	err = chirper.OutOfTime(r.Context(), err) // the request's own deadline passed
 	code := chirper.ErrorCode(err)
 	status, ok := codeStatus[code]
 	if !ok {
