@@ -475,6 +475,7 @@ func TestDatabaseDown(t *testing.T) {
 
 	for _, call := range []func() error{
 		func() error { _, err := c.ListChirps(ctx, client.Filter{}); return err },
+		func() error { _, err := c.GetChirp(ctx, "12345"); return err }, // through the read batcher
 		func() error { _, err := c.GetUser(ctx, "before"); return err },
 		func() error { _, err := c.Login(ctx, "before", "before the outage"); return err },
 	} {
