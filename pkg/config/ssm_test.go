@@ -1,19 +1,29 @@
 package config_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
 
 	"github.com/chirper/chirper/pkg/config"
 )
@@ -81,8 +91,8 @@ func stringOr(v any, def string) string {
 	return def
 }
 
-// useFake points the AWS SDK's SSM client at the fake, with made-up
-// credentials.
+// useFake points SSM calls, the loader's and the SDK's, at the fake, with
+// made-up credentials.
 func useFake(t *testing.T, f *fakeSSM) {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
@@ -112,11 +122,11 @@ var params = map[string]string{
 	"/chirper/prod/users-x/SIGNING_KEY": "not under the path either",
 }
 
-func TestLoadSSM(t *testing.T) {
+func TestParametersByPath(t *testing.T) {
 	f := &fakeSSM{params: params}
 	useFake(t, f)
 	ctx := context.Background()
-	got, err := config.LoadSSM(ctx, ssmClient(t), "/chirper/prod/users/")
+	got, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,19 +155,199 @@ func TestLoadSSM(t *testing.T) {
 	}
 }
 
-func ssmClient(t *testing.T) *ssm.Client {
-	t.Helper()
-	return ssm.New(ssm.Options{
-		Region:       "eu-west-1",
-		BaseEndpoint: aws.String(os.Getenv("AWS_ENDPOINT_URL_SSM")),
-		Credentials:  aws.NewCredentialsCache(staticCreds{}),
-	})
+func testAWS() *config.AWS {
+	return &config.AWS{Region: "eu-west-1", Credentials: aws.NewCredentialsCache(staticCreds{})}
 }
 
 type staticCreds struct{}
 
 func (staticCreds) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "not-a-real-secret", Source: "test"}, nil
+	return aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "not-a-real-secret", SessionToken: "a-session", Source: "test"}, nil
+}
+
+// sdkParametersByPath is what the loader did with the SDK's own SSM client
+// before it made the call itself: the reference the tests hold it to.
+func sdkParametersByPath(ctx context.Context, path string) (map[string]string, error) {
+	client := ssm.New(ssm.Options{
+		Region:       "eu-west-1",
+		BaseEndpoint: aws.String(os.Getenv("AWS_ENDPOINT_URL_SSM")),
+		Credentials:  aws.NewCredentialsCache(staticCreds{}),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		}),
+	})
+	path = "/" + strings.Trim(path, "/")
+	vars := make(map[string]string)
+	p := ssm.NewGetParametersByPathPaginator(client, &ssm.GetParametersByPathInput{
+		Path: aws.String(path), Recursive: aws.Bool(true), WithDecryption: aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			var apiErr smithy.APIError
+			if errors.As(err, &apiErr) {
+				return nil, fmt.Errorf("config: reading SSM parameters under %s: %s: %s", path, apiErr.ErrorCode(), apiErr.ErrorMessage())
+			}
+			return nil, err
+		}
+		for _, param := range page.Parameters {
+			vars[config.VarName(strings.TrimPrefix(aws.ToString(param.Name), path+"/"))] = aws.ToString(param.Value)
+		}
+	}
+	return vars, nil
+}
+
+// sent is what a request to SSM carried that SSM reads.
+type sent struct {
+	Method, Path, ContentType, Target, Scope, Token string
+	Body                                            map[string]any
+	Signed                                          bool
+}
+
+// recordSSM serves with f and records each request it is sent.
+func recordSSM(t *testing.T, f http.Handler) *[]sent {
+	var reqs []sent
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s := sent{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
+			Target: r.Header.Get("X-Amz-Target"), Token: r.Header.Get("X-Amz-Security-Token")}
+		json.Unmarshal(body, &s.Body)
+		auth := r.Header.Get("Authorization")
+		if _, cred, ok := strings.Cut(auth, "Credential=AKIDEXAMPLE/"); ok {
+			_, s.Scope, _ = strings.Cut(strings.SplitN(cred, ",", 2)[0], "/")
+		}
+		_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+		signed = strings.SplitN(signed, ",", 2)[0]
+		s.Signed = strings.Contains(signed, "host") && strings.Contains(signed, "x-amz-date") &&
+			strings.Contains(signed, "x-amz-target") && strings.Contains(signed, "content-type")
+		mu.Lock()
+		reqs = append(reqs, s)
+		mu.Unlock()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_SSM", srv.URL)
+	return &reqs
+}
+
+// TestSSMSendsWhatTheSDKSends holds the loader's own GetParametersByPath
+// call to the SDK's client: the same requests, signed for the same scope,
+// and the same variables or error from the same answers.
+func TestSSMSendsWhatTheSDKSends(t *testing.T) {
+	ctx := context.Background()
+	config.NoSSMBackoff(t)
+	both := func(t *testing.T, f http.Handler, path string) {
+		t.Helper()
+		got := recordSSM(t, f)
+		mine, myErr := config.NewSSM(testAWS()).ParametersByPath(ctx, path)
+		mineSent := slices.Clone(*got)
+		*got = nil
+		sdk, sdkErr := sdkParametersByPath(ctx, path)
+		if fmt.Sprint(myErr) != fmt.Sprint(sdkErr) {
+			t.Errorf("error %v, the SDK's %v", myErr, sdkErr)
+		}
+		if !maps.Equal(mine, sdk) {
+			t.Errorf("variables %v, the SDK's %v", mine, sdk)
+		}
+		if !reflect.DeepEqual(mineSent, *got) {
+			t.Errorf("sent\n%+v\nthe SDK sent\n%+v", mineSent, *got)
+		}
+		for _, s := range mineSent {
+			if !s.Signed || s.Scope != "eu-west-1/ssm/aws4_request" || s.Token != "a-session" {
+				t.Errorf("request %+v: not signed for SSM in eu-west-1 with the session token", s)
+			}
+		}
+	}
+	t.Run("Pages", func(t *testing.T) { both(t, &fakeSSM{params: params}, "/chirper/prod/users/") })
+	t.Run("Empty", func(t *testing.T) { both(t, &fakeSSM{params: params}, "/chirper/none") })
+	for name, answer := range map[string]struct {
+		status       int
+		header, body string
+	}{
+		"Namespaced":  {400, "", `{"__type":"com.amazonaws.ssm#AccessDeniedException","message":"not authorized"}`},
+		"InHeader":    {400, "ParameterNotFound:http://internal.amazon.com/coral/com.amazonaws.ssm/", `{"message":"no such path"}`},
+		"Code":        {400, "", `{"code":"InvalidKeyId","Message":"the key is disabled"}`},
+		"HeaderWins":  {400, "ValidationException", `{"__type":"AccessDeniedException","Message":"the path is too long"}`},
+		"ServerError": {500, "", `{"__type":"InternalServerError","message":"try again"}`},
+	} {
+		t.Run("Err"+name, func(t *testing.T) {
+			both(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if answer.header != "" {
+					w.Header().Set("X-Amzn-ErrorType", answer.header)
+				}
+				w.WriteHeader(answer.status)
+				io.WriteString(w, answer.body)
+			}), "/chirper/prod")
+		})
+	}
+}
+
+// failing answers with SSM's throttling error, or a 500, n times, then
+// serves f.
+type failing struct {
+	f      *fakeSSM
+	n      int
+	status int
+	calls  int
+}
+
+func (h *failing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.calls++; h.calls <= h.n {
+		w.WriteHeader(h.status)
+		io.WriteString(w, `{"__type":"ThrottlingException","message":"Rate exceeded"}`)
+		return
+	}
+	h.f.ServeHTTP(w, r)
+}
+
+func TestSSMRetries(t *testing.T) {
+	ctx := context.Background()
+	config.NoSSMBackoff(t)
+	for _, status := range []int{400, 500, 503} {
+		t.Run(fmt.Sprint("Throttled", status), func(t *testing.T) {
+			h := &failing{f: &fakeSSM{params: params}, n: 2, status: status}
+			recordSSM(t, h)
+			got, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users")
+			if err != nil || len(got) != 5 {
+				t.Fatalf("after two failures: %d variables, error %v", len(got), err)
+			}
+			if h.calls != 5 {
+				t.Fatalf("%d calls, want 2 failed and 3 pages", h.calls)
+			}
+		})
+	}
+	t.Run("ErrGivesUp", func(t *testing.T) {
+		h := &failing{f: &fakeSSM{params: params}, n: 100, status: 400}
+		recordSSM(t, h)
+		_, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users")
+		if err == nil || !strings.Contains(err.Error(), "ThrottlingException: Rate exceeded") {
+			t.Fatalf("error %v, want the throttling", err)
+		}
+		if h.calls != 3 {
+			t.Fatalf("%d calls, want the SDK's standard 3 attempts", h.calls)
+		}
+	})
+	t.Run("ErrDeniedOnce", func(t *testing.T) {
+		f := &fakeSSM{params: params, deny: true}
+		reqs := recordSSM(t, f)
+		if _, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users"); err == nil {
+			t.Fatal("a denied call succeeded")
+		}
+		if len(*reqs) != 1 {
+			t.Fatalf("%d calls: a refusal was retried", len(*reqs))
+		}
+	})
+	t.Run("ErrCanceled", func(t *testing.T) {
+		h := &failing{f: &fakeSSM{params: params}, n: 100, status: 503}
+		recordSSM(t, h)
+		ctx, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("error %v, want context.Canceled", err)
+		}
+	})
 }
 
 func keys(m map[string]string) []string {
