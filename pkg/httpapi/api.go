@@ -46,7 +46,6 @@ func NewHandler(o Options, groups ...Group) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Use(routeName)
 	clientIP := o.ClientIP
 	if clientIP == nil {
 		clientIP = NewClientIP(nil)
@@ -116,7 +115,7 @@ func mount(r *mux.Router, g Group) error {
 			return fmt.Errorf("httpapi: group %s has no handler for %s", g.Name, key)
 		}
 		seen++
-		r.Handle(route.Path, h).Methods(route.methods()...)
+		r.Handle(route.Path, named(PlainTemplate(route.Path), h)).Methods(route.methods()...)
 	}
 	if seen != len(g.Handlers) {
 		var extra []string

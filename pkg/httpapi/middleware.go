@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/mux"
-
 	"github.com/chirper/chirper/pkg/chirper"
 )
 
@@ -234,15 +232,12 @@ func dbContext(parent context.Context, d time.Duration) (context.Context, contex
 	}
 }
 
-// routeName records the matched route template for the log and metrics; it
-// runs inside the router, where the match is known.
-func routeName(next http.Handler) http.Handler {
+// named records the template of the route that matched, for the log and
+// metrics. mount wraps each handler in it, with the template made plain
+// once rather than on every request.
+func named(template string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if route := mux.CurrentRoute(r); route != nil {
-			if tpl, err := route.GetPathTemplate(); err == nil {
-				info(r.Context()).route = PlainTemplate(tpl)
-			}
-		}
+		info(r.Context()).route = template
 		next.ServeHTTP(w, r)
 	})
 }
