@@ -15,3 +15,6 @@ func NoSSMBackoff(t *testing.T) {
 type noBackoff struct{}
 
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+// Endpoint is where s sends its calls.
+func (s *SSM) Endpoint() string { return s.endpoint }

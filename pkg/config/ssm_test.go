@@ -422,3 +422,23 @@ func TestVarName(t *testing.T) {
 		}
 	}
 }
+
+// TestSSMEndpoint holds the loader's endpoint to the SDK's resolver in the
+// commercial, GovCloud and China partitions; AWS_ENDPOINT_URL_SSM wins.
+func TestSSMEndpoint(t *testing.T) {
+	unsetForTest(t, "AWS_ENDPOINT_URL_SSM", "AWS_ENDPOINT_URL")
+	resolver := ssm.NewDefaultEndpointResolverV2()
+	for _, region := range []string{"eu-west-1", "us-east-1", "ap-southeast-2", "us-gov-west-1", "cn-north-1", "cn-northwest-1"} {
+		want, err := resolver.ResolveEndpoint(context.Background(), ssm.EndpointParameters{Region: aws.String(region)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := config.NewSSM(&config.AWS{Region: region}).Endpoint(); got != want.URI.String() {
+			t.Errorf("%s: endpoint %s, the SDK's %s", region, got, want.URI.String())
+		}
+	}
+	t.Setenv("AWS_ENDPOINT_URL_SSM", "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com")
+	if got := config.NewSSM(&config.AWS{Region: "eu-west-1"}).Endpoint(); got != "https://vpce-1.ssm.eu-west-1.vpce.amazonaws.com" {
+		t.Errorf("endpoint %s with AWS_ENDPOINT_URL_SSM set", got)
+	}
+}
