@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,11 +103,7 @@ func (s *SSM) ParametersByPath(ctx context.Context, path string) (map[string]str
 	}{Path: path, Recursive: true, WithDecryption: true}
 	for {
 		page, err := s.page(ctx, in)
-		if err != nil {
-			var apiErr *apiError
-			if errors.As(err, &apiErr) {
-				return nil, fmt.Errorf("config: reading SSM parameters under %s: %s: %s", path, apiErr.code, apiErr.message)
-			}
+		if err != nil { // SSM's answer reads "code: message"
 			return nil, fmt.Errorf("config: reading SSM parameters under %s: %w", path, err)
 		}
 		for _, p := range page.Parameters {

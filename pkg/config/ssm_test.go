@@ -442,3 +442,47 @@ func TestSSMEndpoint(t *testing.T) {
 		t.Errorf("endpoint %s with AWS_ENDPOINT_URL_SSM set", got)
 	}
 }
+
+type noCreds struct{}
+
+func (noCreds) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{}, errors.New("the task role's credentials endpoint is down")
+}
+
+// TestSSMFails: calls that cannot succeed fail with an error saying why and
+// where, and are not retried when a retry cannot help.
+func TestSSMFails(t *testing.T) {
+	ctx := context.Background()
+	config.NoSSMBackoff(t)
+	t.Run("ErrNoCredentials", func(t *testing.T) {
+		reqs := recordSSM(t, &fakeSSM{params: params})
+		_, err := config.NewSSM(&config.AWS{Region: "eu-west-1", Credentials: noCreds{}}).ParametersByPath(ctx, "/chirper/prod/users")
+		if err == nil || !strings.Contains(err.Error(), "credentials endpoint is down") || !strings.Contains(err.Error(), "/chirper/prod/users") {
+			t.Fatalf("error %v, want the credentials' failure and the path", err)
+		}
+		if len(*reqs) != 0 {
+			t.Fatalf("%d calls sent without credentials", len(*reqs))
+		}
+	})
+	t.Run("ErrNotJSON", func(t *testing.T) {
+		reqs := recordSSM(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "<html>a captive portal</html>")
+		}))
+		_, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users")
+		if err == nil || !strings.Contains(err.Error(), "decoding the answer") {
+			t.Fatalf("error %v, want the answer's decoding", err)
+		}
+		if len(*reqs) != 1 {
+			t.Fatalf("%d calls: an answer that does not parse was retried", len(*reqs))
+		}
+	})
+	t.Run("ErrNoEndpoint", func(t *testing.T) {
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close() // nothing listens there now
+		t.Setenv("AWS_ENDPOINT_URL_SSM", srv.URL)
+		_, err := config.NewSSM(testAWS()).ParametersByPath(ctx, "/chirper/prod/users")
+		if err == nil || !strings.Contains(err.Error(), "/chirper/prod/users") {
+			t.Fatalf("error %v, want the failed call and the path", err)
+		}
+	})
+}
