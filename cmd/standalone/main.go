@@ -55,9 +55,7 @@ func openSQLite(ctx context.Context, path string) (*server.Stores, error) {
 		db.Close()
 		return nil, err
 	}
-	st := server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewFollowStore(db))
-	st.Embedded = true
-	return st, nil
+	return server.NewStores(db.DB, sqlite.NewUserStore(db), sqlite.NewChirpStore(db), sqlite.NewRefreshTokenStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewFollowStore(db)), nil
 }
 
 const usage = `Usage:

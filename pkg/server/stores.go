@@ -28,12 +28,6 @@ type Stores struct {
 	Keys       chirper.IdempotencyStore
 	Follows    chirper.FollowStore
 
-	// Embedded says the database runs inside the process (SQLite): it
-	// takes one writer at a time, so more than one batch writer would only
-	// queue for its lock, and a read is no round trip, so reads are not
-	// batched.
-	Embedded bool
-
 	pools   map[string]*sql.DB // by name, for ping, metrics and close
 	batcher *chirper.ChirpBatcher
 	reader  *chirper.ChirpReadBatcher
@@ -48,7 +42,7 @@ type Stores struct {
 // goroutines and batches of at most size, each written within timeout;
 // Close flushes it before the databases close.
 func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
-	if st.Embedded {
+	if st.embedded() {
 		writers = 1
 	}
 	st.batcher = chirper.NewChirpBatcher(st.Chirps, writers, size, timeout)
@@ -60,11 +54,17 @@ func (st *Stores) BatchChirpWrites(writers, size int, timeout time.Duration) {
 // size, each read within timeout (none when 0). Not on an embedded
 // database, where a read is no round trip.
 func (st *Stores) BatchChirpReads(readers, size int, timeout time.Duration) {
-	if !st.Embedded {
+	if !st.embedded() {
 		st.reader = chirper.NewChirpReadBatcher(st.ReadChirps, readers, size, timeout)
 		st.ReadChirps = st.reader
 	}
 }
+
+// embedded says the database runs inside the process (SQLite), where there
+// is no primary to listen to: it takes one writer at a time, so more than
+// one batch writer would only queue for its lock, and a read is no round
+// trip, so reads are not batched.
+func (st *Stores) embedded() bool { return st.primaryDSN == nil }
 
 // SQLiteOpener opens the stores on a SQLite file and migrates it. Only the
 // standalone has one, so that the services do not carry SQLite.
