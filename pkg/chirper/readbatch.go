@@ -2,6 +2,8 @@ package chirper
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -119,18 +121,7 @@ func (b *ChirpReadBatcher) serve(batch []*pendingRead) {
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 		defer cancel()
 	}
-	var chirps []*Chirp
-	var err error
-	if len(ids) == 1 { // the cheaper statement
-		var c *Chirp
-		if c, err = b.ChirpStore.FindChirpByID(ctx, ids[0]); err == nil {
-			chirps = []*Chirp{c}
-		} else if ErrorCode(err) == ENOTFOUND {
-			err = nil
-		}
-	} else {
-		chirps, err = b.ChirpStore.FindChirpsByIDs(ctx, ids)
-	}
+	chirps, err := b.find(ctx, ids)
 	err = OutOfTime(ctx, err)
 	found := make(map[int64]*Chirp, len(chirps))
 	for _, c := range chirps {
@@ -145,6 +136,28 @@ func (b *ChirpReadBatcher) serve(batch []*pendingRead) {
 		}
 		p.done <- res
 	}
+}
+
+// find reads the chirps of ids, leaving out those with none. A store call
+// that panics fails the batch's reads, as the HTTP server would fail a
+// read alone, rather than the whole process from the reader's goroutine.
+func (b *ChirpReadBatcher) find(ctx context.Context, ids []int64) (chirps []*Chirp, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Code: EINTERNAL, Message: "internal error", Cause: fmt.Errorf("a batch of reads panicked: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	if len(ids) > 1 {
+		return b.ChirpStore.FindChirpsByIDs(ctx, ids)
+	}
+	c, err := b.ChirpStore.FindChirpByID(ctx, ids[0]) // the cheaper statement
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []*Chirp{c}, nil
 }
 
 // Waiting is how many reads wait for a reader now.

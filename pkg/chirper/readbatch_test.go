@@ -237,7 +237,7 @@ func TestChirpReadBatcherTimesOut(t *testing.T) {
 	}
 }
 
-// panickyReads panics on a read of a negative id.
+// panickyReads panics on a read of a negative id, alone or in a batch.
 type panickyReads struct{ chirper.ChirpStore }
 
 func (s panickyReads) FindChirpByID(ctx context.Context, id int64) (*chirper.Chirp, error) {
@@ -245,6 +245,13 @@ func (s panickyReads) FindChirpByID(ctx context.Context, id int64) (*chirper.Chi
 		panic("a read of a negative id")
 	}
 	return s.ChirpStore.FindChirpByID(ctx, id)
+}
+
+func (s panickyReads) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirper.Chirp, error) {
+	if slices.ContainsFunc(ids, func(id int64) bool { return id < 0 }) {
+		panic("a batch with a negative id")
+	}
+	return s.ChirpStore.FindChirpsByIDs(ctx, ids)
 }
 
 // TestChirpReadBatcherSurvivesAPanic: a read whose store call panics (the
@@ -272,5 +279,30 @@ func TestChirpReadBatcherSurvivesAPanic(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the read after the panic waits for a reader that is gone")
+	}
+}
+
+// TestChirpReadBatcherSurvivesAPanicInABatch: a batch whose store call
+// panics, on the reader's own goroutine, fails each of its reads as an
+// internal error (a 500, as the same read alone would be) instead of the
+// process, and the reads after it are served.
+func TestChirpReadBatcherSurvivesAPanicInABatch(t *testing.T) {
+	ctx := context.Background()
+	s := newReadSetup(t, 2, 1, 64)
+	s.b = chirper.NewChirpReadBatcher(panickyReads{s.store}, 1, 64, 10*time.Second)
+	first := s.read(t, ctx, s.c[0].ID)
+	batch := s.read(t, ctx, -1, s.c[1].ID)
+	close(s.store.step)
+	if _, errs := first(); errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	chirps, errs := batch()
+	for i := range errs {
+		if chirper.ErrorCode(errs[i]) != chirper.EINTERNAL || chirps[i] != nil {
+			t.Errorf("read %d of a batch that panicked: %v, %v; want an internal error", i, chirps[i], errs[i])
+		}
+	}
+	if chirps, errs := s.read(t, ctx, s.c[1].ID)(); errs[0] != nil || chirps[0].ID != s.c[1].ID {
+		t.Fatalf("the read after the panic: %v, %v", chirps[0], errs[0])
 	}
 }
