@@ -318,7 +318,7 @@ func handleChirpGet(log *slog.Logger, chirps chirper.ChirpStore, cache *ChirpCac
 // etagMatches reports whether an If-None-Match header names etag (weak
 // comparison, as RFC 9110 asks for If-None-Match).
 func etagMatches(header, etag string) bool {
-	for _, t := range strings.Split(header, ",") {
+	for t := range strings.SplitSeq(header, ",") {
 		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
 		if t == "*" || t == etag {
 			return true

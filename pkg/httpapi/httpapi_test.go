@@ -4,11 +4,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chirper/chirper/pkg/httpapi"
+	"github.com/gorilla/mux"
 )
 
 func TestClientIP(t *testing.T) {
@@ -107,4 +109,46 @@ func TestRoutingTableMatchesGroups(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// TestNoRequestMatchesTwoRoutes: the router tries routes in the order they
+// were mounted and takes the first that matches, so a binary may mount its
+// groups in any order (the standalone puts the reads first) only while no
+// request matches two routes of the table. Each variable is tried with
+// every literal segment of the table and a number.
+func TestNoRequestMatchesTwoRoutes(t *testing.T) {
+	variable := regexp.MustCompile(`\{[^}]+\}`)
+	samples := map[string]bool{"1": true, "x": true}
+	for _, route := range httpapi.Routes {
+		for _, segment := range strings.Split(route.Path, "/") {
+			if segment != "" && !variable.MatchString(segment) {
+				samples[segment] = true
+			}
+		}
+	}
+	routers := make([]*mux.Router, len(httpapi.Routes))
+	for i, route := range httpapi.Routes {
+		routers[i] = mux.NewRouter()
+		routers[i].Handle(route.Path, http.NotFoundHandler()).Methods(route.Method)
+	}
+	tried := 0
+	for i, route := range httpapi.Routes {
+		for sample := range samples {
+			path := variable.ReplaceAllString(route.Path, sample)
+			r := httptest.NewRequest(route.Method, path, nil)
+			var m mux.RouteMatch
+			if !routers[i].Match(r, &m) {
+				continue // the sample does not fit the variable's pattern
+			}
+			tried++
+			for j, other := range httpapi.Routes {
+				if j != i && routers[j].Match(r, &m) {
+					t.Errorf("%s %s matches both %s and %s %s", route.Method, path, route.Path, other.Method, other.Path)
+				}
+			}
+		}
+	}
+	if tried < len(httpapi.Routes) {
+		t.Fatalf("only %d requests tried for %d routes", tried, len(httpapi.Routes))
+	}
 }

@@ -128,15 +128,23 @@ func observe(log *slog.Logger, m *Metrics, clientIP func(*http.Request) string, 
 				case !access.Every:
 					return
 				}
-				attrs := []slog.Attr{
+				if !log.Enabled(r.Context(), level) {
+					return
+				}
+				// The record goes to the handler as it is: with no caller
+				// (the line would always name this one), and the duration
+				// in whole microseconds, as slog's JSON formats an integer
+				// in place but a float through encoding/json.
+				rec := slog.NewRecord(start.Add(elapsed), level, "request", 0)
+				rec.AddAttrs(
 					slog.String("request_id", ri.id), slog.String("method", r.Method), slog.String("route", ri.route),
 					slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-					slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000), slog.String("client", ri.client),
-				}
+					slog.Int64("duration_us", elapsed.Microseconds()), slog.String("client", ri.client),
+				)
 				if ri.claims != nil {
-					attrs = append(attrs, slog.Int64("user_id", ri.claims.UserID))
+					rec.AddAttrs(slog.Int64("user_id", ri.claims.UserID))
 				}
-				log.LogAttrs(r.Context(), level, "request", attrs...)
+				_ = log.Handler().Handle(r.Context(), rec)
 			}()
 			next.ServeHTTP(sw, r)
 			if ri.clientLeft() && sw.status != 0 && !longLived(ri.route) {

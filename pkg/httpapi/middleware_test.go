@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -53,11 +54,34 @@ func TestAccessLog(t *testing.T) {
 	})
 	t.Run("On", func(t *testing.T) {
 		var logs bytes.Buffer
-		h := newTestAPI(t, AuthLimits{}, &logs).handler
-		get(h, "/v1/chirps/1")
+		api := newTestAPI(t, AuthLimits{}, &logs)
+		r := httptest.NewRequest("GET", "/v1/chirps/1", nil)
+		r.Header.Set("Authorization", "Bearer "+api.adminToken)
+		r.Header.Set("X-Request-Id", "req-12345678")
+		w := httptest.NewRecorder()
+		api.handler.ServeHTTP(w, r)
 		lines := logLines(&logs, "request")
-		if len(lines) != 1 || !strings.Contains(lines[0], `"level":"INFO"`) || !strings.Contains(lines[0], `"status":404`) {
-			t.Fatalf("access lines %q, want one INFO line with the status", lines)
+		if len(lines) != 1 {
+			t.Fatalf("access lines %q, want one", lines)
+		}
+		var line map[string]any
+		if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
+			t.Fatalf("%v: %s", err, lines[0])
+		}
+		if _, err := time.Parse(time.RFC3339Nano, fmt.Sprint(line["time"])); err != nil {
+			t.Errorf("time: %v", err)
+		}
+		want := map[string]any{
+			"level": "INFO", "request_id": "req-12345678", "method": "GET", "route": "/v1/chirps/{id}",
+			"status": 404.0, "bytes": float64(w.Body.Len()), "client": "192.0.2.1", "user_id": 1.0,
+		}
+		for k, v := range want {
+			if line[k] != v {
+				t.Errorf("%s = %v (%T), want %v", k, line[k], line[k], v)
+			}
+		}
+		if d, ok := line["duration_us"].(float64); !ok || d < 0 || d != float64(int64(d)) {
+			t.Errorf("duration_us = %v, want whole microseconds", line["duration_us"])
 		}
 	})
 }
