@@ -33,6 +33,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -112,7 +113,7 @@ type row struct {
 	rate     float64 // requests (or transactions) per second
 	p50, p99 time.Duration
 	errors   int64
-	cpu      time.Duration // server CPU per request
+	cost     // CPU per request, and how busy the machine was
 	peakRSS  int64
 	limit    string  // the name of the limit it is compared with
 	limitIs  float64 // that limit's rate, as measured last before this run
@@ -211,7 +212,10 @@ func (b *bench) bareLimit(runs string) error {
 	return nil
 }
 
-var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+var (
+	tpsRE          = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+	transactionsRE = regexp.MustCompile(`number of transactions actually processed: (\d+)`)
+)
 
 // pgbenchLimit measures one of pgbench -S (16 clients) and a single-row
 // INSERT script at 16 and 64 clients, on a database of their own, made at
@@ -260,7 +264,9 @@ func (b *bench) pgbenchLimit(limit, runs string) error {
 func (b *bench) runPgbench(name, limit, dsn string, args ...string) (float64, error) {
 	step(name)
 	secs := strconv.Itoa(int(b.duration.Seconds()))
-	out, err := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, args...), dsn)...).CombinedOutput()
+	m0 := startMeter(nil)
+	cmd := exec.Command("pgbench", append(append([]string{"-n", "-T", secs}, args...), dsn)...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return 0, fmt.Errorf("pgbench: %v\n%s", err, out)
 	}
@@ -269,7 +275,11 @@ func (b *bench) runPgbench(name, limit, dsn string, args ...string) (float64, er
 		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.rows = append(b.rows, row{name: name, rate: tps, cpu: -1, limit: limit, limitIs: b.limits[limit]})
+	var n int64
+	if m := transactionsRE.FindSubmatch(out); m != nil {
+		n, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	}
+	b.rows = append(b.rows, row{name: name, rate: tps, cost: m0.stop(n, childCPU(cmd)), limit: limit, limitIs: b.limits[limit]})
 	return tps, nil
 }
 
@@ -334,6 +344,7 @@ func (b *bench) sqliteLimit(runs string) error {
 		var n atomic.Int64
 		var firstErr error
 		var once sync.Once
+		m0 := startMeter(nil)
 		deadline := time.Now().Add(b.duration)
 		var wg sync.WaitGroup
 		for i := range 16 {
@@ -356,7 +367,9 @@ func (b *bench) sqliteLimit(runs string) error {
 		}
 		rate := float64(n.Load()) / b.duration.Seconds()
 		b.limits[limit] = rate
-		b.rows = append(b.rows, row{name: name, rate: rate, cpu: -1})
+		c := m0.stop(n.Load(), -1)
+		c.server = c.self // the loop is the server: SQLite runs in this process
+		b.rows = append(b.rows, row{name: name, rate: rate, cost: c})
 		return nil
 	}
 	err = loop("SQLite single-row INSERT transactions, 16 goroutines, for "+runs, "sqlite-insert", func(r *rand.Rand) error {
@@ -1038,6 +1051,88 @@ func (p *proc) cpu() time.Duration {
 	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
+// cost is what a run's requests cost the machine: CPU per request of the
+// server, of PostgreSQL's processes and of the client (wrk or pgbench), -1
+// where there is none, and the share of the machine's CPU time that was
+// busy. Together they say whether a run was bound by the machine's CPU
+// or by waiting, and whose CPU it was.
+type cost struct {
+	server, postgres, client, self time.Duration
+	busy                           float64
+}
+
+// meter holds the counters a cost is measured from, read before a run.
+type meter struct {
+	server                 *proc // nil when the run has none
+	serverCPU, pg, selfCPU time.Duration
+	machine                cpuTimes
+}
+
+func startMeter(server *proc) meter {
+	m := meter{server: server, pg: postgresCPU(), selfCPU: selfCPU(), machine: machineCPU()}
+	if server != nil {
+		m.serverCPU = server.cpu()
+	}
+	return m
+}
+
+// stop is the cost of the run since m of n requests, the client having
+// taken client CPU (-1 if none).
+func (m meter) stop(n int64, client time.Duration) cost {
+	per := func(d time.Duration) time.Duration {
+		if d < 0 {
+			return -1
+		}
+		return d / time.Duration(max(n, 1))
+	}
+	c := cost{server: -1, postgres: per(postgresCPU() - m.pg), client: per(client), self: per(selfCPU() - m.selfCPU)}
+	if m.server != nil {
+		c.server = per(m.server.cpu() - m.serverCPU)
+	}
+	d := machineCPU()
+	if total := d.busy - m.machine.busy + d.idle - m.machine.idle + d.iowait - m.machine.iowait + d.steal - m.machine.steal; total > 0 {
+		c.busy = float64(d.busy-m.machine.busy) / float64(total)
+	}
+	return c
+}
+
+// postgresCPU is the CPU time so far of the machine's PostgreSQL
+// processes: each live one's own and, through the postmaster's children's
+// times, that of the backends that have exited.
+func postgresCPU() time.Duration {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for _, e := range entries {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil || !strings.Contains(string(b), " (postgres) ") {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// selfCPU is this process's CPU time so far.
+func selfCPU() time.Duration {
+	var u syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &u); err != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
+}
+
+// childCPU is the CPU time of cmd, which has exited.
+func childCPU(cmd *exec.Cmd) time.Duration {
+	return cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+}
+
 // settle waits, up to 30 s, until the machine's CPU is at most a quarter
 // busy over a quarter of a second, so that a server's start is measured
 // rather than the work the runs before left behind (in full passes the
@@ -1112,7 +1207,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	if err := os.WriteFile(path, []byte(script+doneLua), 0o644); err != nil {
 		return row{}, err
 	}
-	cpu0, machine0 := p.cpu(), machineCPU()
+	m0 := startMeter(p)
 	var profile *http.Response
 	var profileErr error
 	var profileDone sync.WaitGroup
@@ -1123,12 +1218,13 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 			profile, profileErr = http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", p.admin, int(b.duration.Seconds())-1))
 		}()
 	}
-	out, err := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(b.duration.Seconds())),
-		"-s", path, target).CombinedOutput()
+	cmd := exec.Command("wrk", "-t2", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", int(b.duration.Seconds())),
+		"-s", path, target)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return row{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
-	cpu, machine := p.cpu()-cpu0, machineCPU().since(machine0)
+	machine := machineCPU().since(m0.machine)
 	m := resultRE.FindSubmatch(out)
 	if m == nil {
 		return row{}, fmt.Errorf("wrk printed no result:\n%s", out)
@@ -1138,7 +1234,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	r := row{
 		name: name, limit: limit, limitIs: b.limits[limit], rate: float64(requests) / (float64(micros) / 1e6), errors: timeouts + non2xx + socket,
 		p50: time.Duration(n(3)) * time.Microsecond, p99: time.Duration(n(4)) * time.Microsecond,
-		cpu: cpu / time.Duration(max(requests, 1)), peakRSS: p.peakRSS(),
+		cost: m0.stop(requests, childCPU(cmd)), peakRSS: p.peakRSS(),
 	}
 	profileDone.Wait()
 	if profileErr == nil && profile != nil {
@@ -1223,25 +1319,29 @@ end
 // print writes the table: each row with its ratio to its limit.
 func (b *bench) print(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\treq/s\tp50\tp99\terrors\tserver CPU/req\tpeak RSS\tratio to limit\t")
+	fmt.Fprintln(tw, "run\treq/s\tp50\tp99\terrors\tCPU/req: server\tPostgreSQL\tclient\tmachine busy\tpeak RSS\tratio to limit\t")
 	ms := func(d time.Duration) string {
 		if d == 0 {
 			return "–"
 		}
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 	}
-	for _, r := range b.rows {
-		cpu, rss, ratio := "–", "–", "(limit)"
-		if r.cpu >= 0 {
-			cpu = fmt.Sprintf("%d µs", r.cpu.Microseconds())
+	µs := func(d time.Duration) string {
+		if d < 0 {
+			return "–"
 		}
+		return fmt.Sprintf("%d µs", d.Microseconds())
+	}
+	for _, r := range b.rows {
+		rss, ratio := "–", "(limit)"
 		if r.peakRSS > 0 {
 			rss = fmt.Sprintf("%d MB", r.peakRSS>>20)
 		}
 		if r.limit != "" {
 			ratio = fmt.Sprintf("%.2f× %s", r.rate/r.limitIs, r.limit)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors, cpu, rss, ratio)
+		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%.0f %%\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors,
+			µs(r.server), µs(r.postgres), µs(r.client), 100*r.busy, rss, ratio)
 	}
 	tw.Flush()
 	for _, n := range b.notes {
