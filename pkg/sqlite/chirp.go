@@ -71,13 +71,21 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, 
 	if err != nil {
 		return nil, translate(err)
 	}
+	// The search index takes the whole batch in one statement: FTS5 writes
+	// a segment at each statement that changes it (migration 00006).
+	index, err := s.db.stmt(ctx, `
+		INSERT INTO chirps_fts (rowid, message)
+		SELECT id, message FROM chirps WHERE id IN (SELECT value FROM json_each(?))`)
+	if err != nil {
+		return nil, translate(err)
+	}
 	createdAt := now()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
 	}
 	defer tx.Rollback()
-	insertChirp, insertTags = tx.StmtContext(ctx, insertChirp), tx.StmtContext(ctx, insertTags)
+	insertChirp, insertTags, index = tx.StmtContext(ctx, insertChirp), tx.StmtContext(ctx, insertTags), tx.StmtContext(ctx, index)
 	ids := make([]int64, len(chirps))
 	authors := make([]string, len(chirps))
 	for i, c := range chirps {
@@ -97,6 +105,13 @@ func (s *ChirpStore) CreateChirps(ctx context.Context, chirps []*chirper.Chirp, 
 		if _, err := insertTags.ExecContext(ctx, ids[i], tags); err != nil {
 			return nil, translate(err)
 		}
+	}
+	batch, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := index.ExecContext(ctx, string(batch)); err != nil {
+		return nil, translate(err)
 	}
 	reserved, err := reserveIDs(ctx, tx, reserve)
 	if err == nil {

@@ -88,6 +88,43 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		}
 	})
 
+	t.Run("SearchFindsEveryChirpOfABatch", func(t *testing.T) {
+		s := open(t)
+		alice := MustCreateUser(t, s.Users, "alice")
+		names := []string{"alpha", "bravo", "charlie", "delta", "echo"}
+		var batch []*chirper.Chirp
+		for _, name := range names {
+			c, err := chirper.NewChirp{AuthorID: alice.ID, Message: "batched " + name}.Prepare()
+			if err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, c)
+		}
+		if _, err := s.Chirps.CreateChirps(ctx, batch, 0); err != nil {
+			t.Fatal(err)
+		}
+		search := func(word string) []int64 {
+			return ids(walk(t, s.Chirps, chirper.ChirpFilter{Words: []string{word}, Limit: 2}))
+		}
+		for i, name := range names {
+			if got := search(name); !slices.Equal(got, []int64{batch[i].ID}) {
+				t.Fatalf("search %q found %v, want [%d]", name, got, batch[i].ID)
+			}
+		}
+		if got := search("batched"); len(got) != len(batch) {
+			t.Fatalf("search \"batched\" found %v, want the batch's %d chirps", got, len(batch))
+		}
+		if err := s.Chirps.DeleteChirp(ctx, batch[2].ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := search("charlie"); len(got) != 0 {
+			t.Fatalf("search \"charlie\" found %v after its chirp was deleted", got)
+		}
+		if got := search("batched"); len(got) != len(batch)-1 {
+			t.Fatalf("search \"batched\" found %v after a delete, want %d chirps", got, len(batch)-1)
+		}
+	})
+
 	t.Run("ErrCreateChirpsAllOrNothing", func(t *testing.T) {
 		s := open(t)
 		alice := MustCreateUser(t, s.Users, "alice")
