@@ -155,12 +155,12 @@ func (s *ChirpStore) FindChirpByID(ctx context.Context, id int64) (*chirper.Chir
 }
 
 // FindChirpsByIDs returns the chirps with the ids, in increasing id order.
+// The function keeps its plan for the connection's life (migration 00015).
 func (s *ChirpStore) FindChirpsByIDs(ctx context.Context, ids []int64) ([]*chirper.Chirp, error) {
 	rows, err := s.db.QueryContext(ctx, `
-		SELECT `+chirpColumns+`
-		FROM chirps c JOIN users u ON u.id = c.author_id
-		WHERE c.id = ANY($1::bigint[])
-		ORDER BY c.id`, pq.Array(ids))
+		SELECT id, author_id, username, message, tags, created_at
+		FROM chirper_find_chirps($1::bigint[])
+		ORDER BY id`, pq.Array(ids))
 	if err != nil {
 		return nil, translate(err)
 	}

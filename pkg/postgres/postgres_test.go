@@ -287,6 +287,9 @@ func TestServiceRolesCanWork(t *testing.T) {
 	if page, err := postgres.NewChirpStore(as("chirper_list_chirps")).ListChirps(ctx, home); err != nil || len(page.Chirps) != 2 {
 		t.Fatalf("list-chirps reading a home timeline: %v, %v", page, err)
 	}
+	if found, err := postgres.NewChirpStore(as("chirper_get_chirp")).FindChirpsByIDs(ctx, []int64{batch[0].ID, batch[1].ID}); err != nil || len(found) != 2 {
+		t.Fatalf("get-chirp reading a batch of chirps: %v, %v", found, err)
+	}
 	streamDB := as("chirper_stream")
 	if found, err := postgres.NewChirpStore(streamDB).FindChirpsByIDs(ctx, []int64{batch[0].ID, batch[1].ID}); err != nil || len(found) != 2 {
 		t.Fatalf("stream reading new chirps: %v, %v", found, err)
