@@ -275,10 +275,11 @@ func (b *bench) runPgbench(name, limit, dsn string, args ...string) (float64, er
 		return 0, fmt.Errorf("pgbench printed no tps:\n%s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	var n int64
-	if m := transactionsRE.FindSubmatch(out); m != nil {
-		n, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	done := transactionsRE.FindSubmatch(out)
+	if done == nil {
+		return 0, fmt.Errorf("pgbench printed no count of transactions:\n%s", out)
 	}
+	n, _ := strconv.ParseInt(string(done[1]), 10, 64)
 	b.rows = append(b.rows, row{name: name, rate: tps, cost: m0.stop(n, childCPU(cmd)), limit: limit, limitIs: b.limits[limit]})
 	return tps, nil
 }
@@ -344,7 +345,7 @@ func (b *bench) sqliteLimit(runs string) error {
 		var n atomic.Int64
 		var firstErr error
 		var once sync.Once
-		m0 := startMeter(nil)
+		m0 := startMeter(selfCPU) // the loop is the server: SQLite runs in this process
 		deadline := time.Now().Add(b.duration)
 		var wg sync.WaitGroup
 		for i := range 16 {
@@ -367,9 +368,7 @@ func (b *bench) sqliteLimit(runs string) error {
 		}
 		rate := float64(n.Load()) / b.duration.Seconds()
 		b.limits[limit] = rate
-		c := m0.stop(n.Load(), -1)
-		c.server = c.self // the loop is the server: SQLite runs in this process
-		b.rows = append(b.rows, row{name: name, rate: rate, cost: c})
+		b.rows = append(b.rows, row{name: name, rate: rate, cost: m0.stop(n.Load(), -1)})
 		return nil
 	}
 	err = loop("SQLite single-row INSERT transactions, 16 goroutines, for "+runs, "sqlite-insert", func(r *rand.Rand) error {
@@ -1026,7 +1025,7 @@ func (b *bench) start(standalone string, env map[string]string) (*proc, error) {
 					kind = "PostgreSQL"
 				}
 				b.notes = append(b.notes, fmt.Sprintf("standalone on %s: ready %v after start (its CPU %v; the machine meanwhile %s; it started once the machine had settled, after %v), %d MB resident when idle (%d MB of it file-backed: the binary's own pages)",
-					kind, time.Since(started).Round(time.Millisecond), p.cpu(), machineCPU().since(machine0), waited.Round(100*time.Millisecond), p.peakRSS()>>20, p.status("RssFile:")>>20))
+					kind, time.Since(started).Round(time.Millisecond), p.cpu(), machineCPU().sub(machine0), waited.Round(100*time.Millisecond), p.peakRSS()>>20, p.status("RssFile:")>>20))
 				return p, nil
 			}
 		}
@@ -1040,38 +1039,59 @@ func (p *proc) stop() {
 
 // cpu is the process's user and system CPU time so far.
 func (p *proc) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	cpu, _ := statCPU(strconv.Itoa(p.cmd.Process.Pid), false)
+	return cpu
+}
+
+// statCPU reads the user and system CPU time of process pid from
+// /proc/pid/stat, with its exited children's when children is set, and
+// the process's command name.
+func statCPU(pid string, children bool) (time.Duration, string) {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
-		return 0
+		return 0, ""
 	}
-	// The fields after the command name, which is in parentheses.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+	// pid (comm) state ...: the command may hold spaces and parentheses.
+	open, end := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
+	if open < 0 || end < open {
+		return 0, ""
+	}
+	f := strings.Fields(string(b[end+1:]))
+	fields := []int{11, 12} // utime, stime, counted from the state
+	if children {
+		fields = append(fields, 13, 14) // cutime, cstime
+	}
+	var ticks int64
+	for _, i := range fields {
+		if i < len(f) {
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond, string(b[open+1 : end]) // USER_HZ is 100 on Linux
 }
 
 // cost is what a run's requests cost the machine: CPU per request of the
 // server, of PostgreSQL's processes and of the client (wrk or pgbench), -1
-// where there is none, and the share of the machine's CPU time that was
-// busy. Together they say whether a run was bound by the machine's CPU
-// or by waiting, and whose CPU it was.
+// where there is none, and the machine's CPU times meanwhile. Together
+// they say whether a run was bound by the machine's CPU or by waiting, and
+// whose CPU it was.
 type cost struct {
-	server, postgres, client, self time.Duration
-	busy                           float64
+	server, postgres, client time.Duration
+	machine                  cpuTimes
 }
 
 // meter holds the counters a cost is measured from, read before a run.
 type meter struct {
-	server                 *proc // nil when the run has none
-	serverCPU, pg, selfCPU time.Duration
-	machine                cpuTimes
+	server        func() time.Duration // the server's CPU so far; nil when the run has none
+	serverCPU, pg time.Duration
+	machine       cpuTimes
 }
 
-func startMeter(server *proc) meter {
-	m := meter{server: server, pg: postgresCPU(), selfCPU: selfCPU(), machine: machineCPU()}
+func startMeter(server func() time.Duration) meter {
+	m := meter{server: server, pg: postgresCPU(), machine: machineCPU()}
 	if server != nil {
-		m.serverCPU = server.cpu()
+		m.serverCPU = server()
 	}
 	return m
 }
@@ -1085,13 +1105,9 @@ func (m meter) stop(n int64, client time.Duration) cost {
 		}
 		return d / time.Duration(max(n, 1))
 	}
-	c := cost{server: -1, postgres: per(postgresCPU() - m.pg), client: per(client), self: per(selfCPU() - m.selfCPU)}
+	c := cost{server: -1, postgres: per(postgresCPU() - m.pg), client: per(client), machine: machineCPU().sub(m.machine)}
 	if m.server != nil {
-		c.server = per(m.server.cpu() - m.serverCPU)
-	}
-	d := machineCPU()
-	if total := d.busy - m.machine.busy + d.idle - m.machine.idle + d.iowait - m.machine.iowait + d.steal - m.machine.steal; total > 0 {
-		c.busy = float64(d.busy-m.machine.busy) / float64(total)
+		c.server = per(m.server() - m.serverCPU)
 	}
 	return c
 }
@@ -1104,19 +1120,13 @@ func postgresCPU() time.Duration {
 	if err != nil {
 		return 0
 	}
-	var ticks int64
+	var total time.Duration
 	for _, e := range entries {
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil || !strings.Contains(string(b), " (postgres) ") {
-			continue
-		}
-		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		for _, i := range []int{11, 12, 13, 14} { // utime, stime, cutime, cstime
-			v, _ := strconv.ParseInt(f[i], 10, 64)
-			ticks += v
+		if cpu, comm := statCPU(e.Name(), true); comm == "postgres" {
+			total += cpu
 		}
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return total
 }
 
 // selfCPU is this process's CPU time so far.
@@ -1143,8 +1153,7 @@ func settle() time.Duration {
 	for time.Since(start) < 30*time.Second {
 		t0 := machineCPU()
 		time.Sleep(250 * time.Millisecond)
-		d := machineCPU()
-		if busy, total := d.busy-t0.busy, d.busy-t0.busy+d.idle-t0.idle+d.iowait-t0.iowait+d.steal-t0.steal; busy*4 <= total {
+		if d := machineCPU().sub(t0); d.busy*4 <= d.total() {
 			break
 		}
 	}
@@ -1171,12 +1180,20 @@ func machineCPU() cpuTimes {
 	return cpuTimes{busy: v[0] + v[1] + v[2] + v[5] + v[6], idle: v[3], iowait: v[4], steal: v[7]}
 }
 
-// since is the share of each kind of time between t0 and t.
-func (t cpuTimes) since(t0 cpuTimes) string {
-	d := cpuTimes{t.busy - t0.busy, t.idle - t0.idle, t.iowait - t0.iowait, t.steal - t0.steal}
-	total := float64(max(d.busy+d.idle+d.iowait+d.steal, 1))
+// sub is the times from t0 to t.
+func (t cpuTimes) sub(t0 cpuTimes) cpuTimes {
+	return cpuTimes{t.busy - t0.busy, t.idle - t0.idle, t.iowait - t0.iowait, t.steal - t0.steal}
+}
+
+func (t cpuTimes) total() int64 { return t.busy + t.idle + t.iowait + t.steal }
+
+// share is the part of the time that kind of time was.
+func (t cpuTimes) share(kind int64) float64 { return float64(kind) / float64(max(t.total(), 1)) }
+
+// String gives the share of each kind of time.
+func (t cpuTimes) String() string {
 	return fmt.Sprintf("%.0f %% busy, %.0f %% idle, %.0f %% waiting for I/O, %.0f %% stolen",
-		100*float64(d.busy)/total, 100*float64(d.idle)/total, 100*float64(d.iowait)/total, 100*float64(d.steal)/total)
+		100*t.share(t.busy), 100*t.share(t.idle), 100*t.share(t.iowait), 100*t.share(t.steal))
 }
 
 // peakRSS is the process's high-water resident memory.
@@ -1207,7 +1224,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	if err := os.WriteFile(path, []byte(script+doneLua), 0o644); err != nil {
 		return row{}, err
 	}
-	m0 := startMeter(p)
+	m0 := startMeter(p.cpu)
 	var profile *http.Response
 	var profileErr error
 	var profileDone sync.WaitGroup
@@ -1224,7 +1241,6 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	if err != nil {
 		return row{}, fmt.Errorf("wrk: %v\n%s", err, out)
 	}
-	machine := machineCPU().since(m0.machine)
 	m := resultRE.FindSubmatch(out)
 	if m == nil {
 		return row{}, fmt.Errorf("wrk printed no result:\n%s", out)
@@ -1245,7 +1261,7 @@ func (b *bench) wrk(p *proc, name, limit string, conns int, target, script strin
 	}
 	if r.errors > 0 {
 		b.notes = append(b.notes, fmt.Sprintf("%s: %d errors: %d timed out (over wrk's 2 s), %d non-2xx answers, %d socket errors; the machine's CPU meanwhile: %s",
-			name, r.errors, timeouts, non2xx, socket, machine))
+			name, r.errors, timeouts, non2xx, socket, r.machine))
 	}
 	b.rows = append(b.rows, r)
 	return r, nil
@@ -1341,7 +1357,7 @@ func (b *bench) print(w io.Writer) {
 			ratio = fmt.Sprintf("%.2f× %s", r.rate/r.limitIs, r.limit)
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%s\t%s\t%d\t%s\t%s\t%s\t%.0f %%\t%s\t%s\t\n", r.name, r.rate, ms(r.p50), ms(r.p99), r.errors,
-			µs(r.server), µs(r.postgres), µs(r.client), 100*r.busy, rss, ratio)
+			µs(r.server), µs(r.postgres), µs(r.client), 100*r.machine.share(r.machine.busy), rss, ratio)
 	}
 	tw.Flush()
 	for _, n := range b.notes {
