@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,18 @@ func TestAccessLog(t *testing.T) {
 		lines := logLines(&logs, "request")
 		if len(lines) != 1 || !strings.Contains(lines[0], `"level":"WARN"`) || !strings.Contains(lines[0], `"route":"/v1/chirps"`) {
 			t.Fatalf("a request over the slow threshold logged as %q, want one WARN line", lines)
+		}
+	})
+	t.Run("BelowTheLoggersLevel", func(t *testing.T) {
+		var logs bytes.Buffer
+		quiet := func(o *Options) {
+			o.Logger = slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			o.AccessLog = AccessLog{Every: true, Slow: time.Hour}
+		}
+		h := newTestAPI(t, AuthLimits{}, &logs, quiet).handler
+		get(h, "/v1/chirps")
+		if lines := logLines(&logs, "request"); len(lines) != 0 {
+			t.Fatalf("access lines %q from a logger at WARN", lines)
 		}
 	})
 	t.Run("On", func(t *testing.T) {

@@ -145,6 +145,9 @@ func testChirps(t *testing.T, open func(t *testing.T) Stores) {
 		if err != nil || n != 0 {
 			t.Fatalf("%d chirps of a failed batch were stored (%v)", n, err)
 		}
+		if found := walk(t, s.Chirps, chirper.ChirpFilter{Words: []string{"nothing"}, Limit: 10}); len(found) != 0 {
+			t.Fatalf("search finds %d chirps of a failed batch", len(found))
+		}
 	})
 
 	t.Run("ReserveChirpIDsBeforeAnyChirp", func(t *testing.T) {
