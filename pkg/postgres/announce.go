@@ -16,7 +16,11 @@ import (
 // announcer tells every listening process (ListenForChanges) of new chirps,
 // as "new_chirps:ID,ID,...", off the writers' path: a writer hands over the
 // ids it has just committed and answers its callers, and one goroutine
-// sends whatever has gathered meanwhile, with one statement.
+// sends whatever has gathered meanwhile, with one statement. After each
+// announcement it rests for announcePause, so that a stream of batches is
+// announced at most 200 times a second, however fast it comes,
+// rather than once a batch: each announcement costs a transaction here and
+// wakes every listening process. A lone batch is announced at once.
 //
 // The statement runs after the inserts' commits, in a transaction of its
 // own that writes nothing, and so has no commit to flush (pg_stat_wal: the
@@ -28,16 +32,22 @@ type announcer struct {
 	db  *DB
 	log *slog.Logger
 
+	pause time.Duration // announcePause, but in tests
+
 	mu      sync.Mutex
 	pending []int64
 	running bool          // the goroutine was started
 	closed  bool          // Close was called: add sends at once
 	wake    chan struct{} // one token: pending has ids
+	stop    chan struct{} // closed by close: the goroutine rests no more
 	done    chan struct{} // closed when the goroutine returns
 }
 
 func newAnnouncer(db *DB) *announcer {
-	return &announcer{db: db, log: db.log, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &announcer{
+		db: db, log: db.log, pause: announcePause,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
 }
 
 // add has the ids announced soon; after close, before it returns.
@@ -64,6 +74,10 @@ func (a *announcer) run() {
 	defer close(a.done)
 	for range a.wake {
 		a.flush()
+		select {
+		case <-time.After(a.pause):
+		case <-a.stop:
+		}
 	}
 	a.flush()
 }
@@ -86,6 +100,7 @@ func (a *announcer) close() {
 		return
 	}
 	a.closed = true
+	close(a.stop)
 	close(a.wake) // the goroutine takes what is pending, then returns
 	running := a.running
 	a.mu.Unlock()
@@ -120,6 +135,12 @@ func (a *announcer) send(ids []int64) {
 }
 
 const (
+	// announcePause is how long the announcer rests after an announcement.
+	// New chirps reach other processes' caches and live streams this much
+	// later at most, well within the 100 ms that the design allows. With
+	// 16 clients posting (bench-load), resting 5 ms rather than not at all
+	// took PostgreSQL's CPU a chirp down by 6-17 µs in six of seven rounds.
+	announcePause = 5 * time.Millisecond
 	// announceIDs is how many chirp ids one notification names.
 	announceIDs = 500
 	// announceTimeout is how long one announcement may take.

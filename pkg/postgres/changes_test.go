@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -161,5 +162,67 @@ func TestFailedAnnouncementIsLogged(t *testing.T) {
 	postgres.Announce(store, []int64{1, 2, 3})
 	if out := logged.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "other processes were not told") || !strings.Contains(out, "chirps=3") {
 		t.Fatalf("logged %q, want an error naming 3 unannounced chirps", out)
+	}
+}
+
+// TestAnnouncementsGatherWhileTheAnnouncerRests: a lone announcement goes
+// out at once; ids added while the announcer rests after it go out
+// together, in one notification, once the rest is over.
+func TestAnnouncementsGatherWhileTheAnnouncerRests(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	caches := chirper.NewCaches(false)
+	heard := make(chan []int64, 10)
+	caches.Register(func(ch chirper.Change) {
+		if ch.Table == chirper.NewChirps {
+			heard <- ch.IDs
+		}
+	}, func() {})
+	done := make(chan struct{})
+	go func() {
+		postgres.ListenForChanges(ctx, func(context.Context) (string, error) { return dsn, nil }, caches, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(10 * time.Second); !caches.Live(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening after 10s")
+		}
+	}
+	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	store := postgres.NewChirpStore(db)
+	const pause = 2 * time.Second
+	postgres.SetAnnouncePause(store, pause)
+	defer store.Close()
+
+	hear := func(within time.Duration) []int64 {
+		t.Helper()
+		select {
+		case ids := <-heard:
+			return ids
+		case <-time.After(within):
+			t.Fatalf("nothing heard within %v", within)
+			return nil
+		}
+	}
+	start := time.Now()
+	postgres.Announce(store, []int64{1})
+	if ids := hear(pause / 2); !slices.Equal(ids, []int64{1}) {
+		t.Fatalf("heard %v, want [1]", ids)
+	}
+	if waited := time.Since(start); waited >= pause/2 {
+		t.Fatalf("a lone announcement took %v", waited)
+	}
+	postgres.Announce(store, []int64{2})
+	postgres.Announce(store, []int64{3})
+	if ids := hear(5 * pause); !slices.Equal(ids, []int64{2, 3}) {
+		t.Fatalf("heard %v, want [2 3] in one notification", ids)
+	}
+	if waited := time.Since(start); waited < pause {
+		t.Fatalf("the second announcement came %v after the first was asked for, within the announcer's rest of %v", waited, pause)
 	}
 }
