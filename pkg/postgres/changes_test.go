@@ -23,7 +23,7 @@ import (
 // each follow and unfollow by its follower, to ListenForChanges.
 func TestChangesReachListeners(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := t.Context()
 	caches := chirper.NewCaches(false)
 	var (
 		mu      sync.Mutex
@@ -44,17 +44,7 @@ func TestChangesReachListeners(t *testing.T) {
 			follows = append(follows, ch.ID)
 		}
 	}, func() {})
-	done := make(chan struct{})
-	go func() {
-		postgres.ListenForChanges(ctx, func(context.Context) (string, error) { return dsn, nil }, caches, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		close(done)
-	}()
-	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(10 * time.Second); !caches.Live(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("not listening after 10s")
-		}
-	}
+	listen(t, dsn, caches)
 
 	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 4})
 	if err != nil {
@@ -145,6 +135,24 @@ func TestChangesReachListeners(t *testing.T) {
 	}
 }
 
+// listen has caches hear the changes of dsn's database until the test
+// ends, and returns once they do.
+func listen(t *testing.T, dsn string, caches *chirper.Caches) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		postgres.ListenForChanges(ctx, func(context.Context) (string, error) { return dsn, nil }, caches, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		close(done)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	for deadline := time.Now().Add(10 * time.Second); !caches.Live(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("not listening after 10s")
+		}
+	}
+}
+
 // TestFailedAnnouncementIsLogged: with the database gone after the commit,
 // the chirps are stored and their posters told so; the announcement's
 // failure is logged, with how many chirps other processes miss.
@@ -170,7 +178,7 @@ func TestFailedAnnouncementIsLogged(t *testing.T) {
 // together, in one notification, once the rest is over.
 func TestAnnouncementsGatherWhileTheAnnouncerRests(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx := t.Context()
 	caches := chirper.NewCaches(false)
 	heard := make(chan []int64, 10)
 	caches.Register(func(ch chirper.Change) {
@@ -178,17 +186,7 @@ func TestAnnouncementsGatherWhileTheAnnouncerRests(t *testing.T) {
 			heard <- ch.IDs
 		}
 	}, func() {})
-	done := make(chan struct{})
-	go func() {
-		postgres.ListenForChanges(ctx, func(context.Context) (string, error) { return dsn, nil }, caches, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		close(done)
-	}()
-	defer func() { cancel(); <-done }()
-	for deadline := time.Now().Add(10 * time.Second); !caches.Live(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("not listening after 10s")
-		}
-	}
+	listen(t, dsn, caches)
 	db, err := postgres.Open(ctx, dsn, postgres.Options{MaxOpenConns: 2})
 	if err != nil {
 		t.Fatal(err)
